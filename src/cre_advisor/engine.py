@@ -1,0 +1,715 @@
+"""The CRE algorithm: a case in, a ranked, dosed, cited Recommendation out.
+
+Each named step adds one trace entry saying what it found and on what source. The steps read
+the knowledge base and the microbiology, patient and dosing modules; they never import a door
+(web, CLI, FHIR) and never invent clinical content: every option, dose and warning comes from
+a cited knowledge item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cre_advisor.case import Case, Reaction, Severity, Site
+from cre_advisor.dosing import DoseResult, dose_for
+from cre_advisor.knowledge.loader import Knowledge, default_knowledge
+from cre_advisor.knowledge.schema import Applies, Component, RegimenRow, Statement
+from cre_advisor.microbiology import (
+    AgentResult,
+    MechanismFinding,
+    SusceptibilityReading,
+    classify_mechanism,
+    mic_at_most,
+    read_susceptibility,
+)
+from cre_advisor.patient import RenalAssessment, assess_renal_function
+from cre_advisor.recommendation import (
+    Avoid,
+    Mechanism,
+    Option,
+    Recommendation,
+    RegimenItem,
+    Renal,
+    Review,
+    Risk,
+    TraceEntry,
+)
+from cre_advisor.risk import IncrementCpe, increment_cpe
+
+TIER_RANK = {"preferred": 0, "alternative": 1, "last_resort": 2}
+SEVERE_REACTIONS = (Reaction.anaphylaxis, Reaction.severe_cutaneous)
+SINGLE_AGENT_LIMITED = ("polymyxin", "aminoglycoside", "tetracycline")
+REVIEW_ORDER = {"changes_requested": 0, "submitted": 1, "under_review": 2, "approved": 3}
+REVIEW_OUTPUT = {
+    "changes_requested": "changes_requested", "submitted": "pending_review",
+    "under_review": "under_review", "approved": "approved",
+}
+EXPECTATION_BY_GROUP = {
+    "kpc": ("KPC",), "oxa48": ("OXA-48-like",), "mbl": ("NDM", "VIM", "IMP"),
+    "non_carbapenemase": ("non-carbapenemase",), "non_carbapenemase_carbapenem_s": ("non-carbapenemase",),
+}
+
+
+@dataclass
+class _Candidate:
+    """An option being assembled: where it came from and what it holds so far."""
+
+    row_id: str
+    tier: str
+    order: int
+    components: list[Component]
+    rationale: str
+    citations: list[str]
+    cautions: list[str] = field(default_factory=list)
+    step3: bool = False
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return tuple(c.agent for c in self.components)
+
+    def treating(self) -> list[Component]:
+        """Components that treat the isolate (not the anaerobic add-on)."""
+        return [c for c in self.components if c.role != "anaerobic"]
+
+
+@dataclass
+class _Run:
+    """Everything one call of `recommend` accumulates."""
+
+    case: Case
+    kn: Knowledge
+    review_states: Mapping[str, str]
+    strict: bool
+    trace: list[TraceEntry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    monitoring: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    avoid: list[Avoid] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    left_out: list[str] = field(default_factory=list)
+    reading: SusceptibilityReading = field(default_factory=SusceptibilityReading)
+    mechanism: MechanismFinding | None = None
+    renal: RenalAssessment | None = None
+    risk: IncrementCpe | None = None
+    severe: bool = False
+    excluded: dict[str, str] = field(default_factory=dict)
+    cautions: dict[str, list[str]] = field(default_factory=dict)
+
+    def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...] = ()) -> None:
+        self.trace.append(TraceEntry(step=name, finding=finding, citations=list(dict.fromkeys(citations))))
+
+    def add(self, target: list[str], text: str) -> None:
+        if text not in target:
+            target.append(text)
+
+    def status(self, item_id: str, default: str) -> str:
+        return self.review_states.get(item_id, default)
+
+    def allowed(self, item_id: str, default: str) -> bool:
+        """In strict mode only approved items may shape the answer."""
+        if not self.strict or self.status(item_id, default) == "approved":
+            return True
+        self.add(self.left_out, item_id)
+        return False
+
+
+def recommend(
+    case: Case | Mapping[str, Any],
+    *,
+    knowledge: Knowledge | None = None,
+    review_states: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> Recommendation:
+    """Ranked, dosed, cited treatment options for one CRE case.
+
+    `review_states` maps knowledge item ids to their board review state (from the review
+    store); `strict` leaves out every item the board has not approved and says which.
+    """
+    case = case if isinstance(case, Case) else Case.model_validate(case)
+    run = _Run(case, knowledge or default_knowledge(), review_states or {}, strict)
+    check_scope(run)
+    read_results(run)
+    identify_mechanism(run)
+    assess_renal(run)
+    assess_severity(run)
+    candidates = select_candidates(run)
+    candidates = apply_filters(run, candidates)
+    candidates = build_combination(run, candidates)
+    options = dose_and_rank(run, candidates)
+    compile_safety(run, options)
+    return _assemble(run, options)
+
+
+# ---- steps ------------------------------------------------------------------------------
+
+
+def check_scope(run: _Run) -> None:
+    """Adults with an Enterobacterales isolate that is carbapenem-resistant (SPEC section 0)."""
+    case = run.case
+    organism = run.kn.organism(case.isolate.organism)
+    carbapenems = ("meropenem", "imipenem-cilastatin", "ertapenem")
+    if organism.family == "Morganellaceae":
+        carbapenems = ("meropenem", "ertapenem")  # imipenem alone does not make these CRE
+    results = case.isolate.susceptibility
+    resistant = [a for a in carbapenems if a in results and results[a].interpretation is not None
+                 and results[a].interpretation.value in ("R", "I")]
+    if case.isolate.carbapenemase:
+        basis = f"carbapenemase reported ({', '.join(case.isolate.carbapenemase)})"
+    elif resistant:
+        basis = f"not susceptible to {', '.join(resistant)}"
+    else:
+        basis = "carbapenem resistance taken as stated by the requester"
+    run.step("check_scope", f"Adult, {organism.name} ({organism.family}); CRE: {basis}.", ["idsa-2024"])
+
+
+def read_results(run: _Run) -> None:
+    isolate = run.case.isolate
+    run.reading = read_susceptibility(isolate, run.case.infection.site.value, run.kn)
+    reading = run.reading
+    if not isolate.susceptibility:
+        run.add(run.missing, "Susceptibility results, at least for ceftazidime-avibactam, meropenem-vaborbactam, "
+                "imipenem-relebactam, cefiderocol and the carbapenems: they decide which option is active.")
+    for text in reading.warnings:
+        run.add(run.warnings, text)
+    for text in reading.missing_data:
+        run.add(run.missing, text)
+    summary = "; ".join(reading.trace) if reading.trace else "no susceptibility results given"
+    run.step("read_susceptibility", f"Breakpoints {isolate.breakpoints}. {summary}", reading.citations)
+
+
+def identify_mechanism(run: _Run) -> None:
+    found = classify_mechanism(
+        run.case.isolate, run.reading, run.case.context,
+        recent_cza=run.case.patient.recent_ceftazidime_avibactam, knowledge=run.kn,
+    )
+    run.mechanism = found
+    for text in found.warnings:
+        run.add(run.warnings, text)
+    for text in found.missing_data:
+        run.add(run.missing, text)
+    run.step("identify_mechanism", found.trace or found.explanation, found.citations)
+
+
+def assess_renal(run: _Run) -> None:
+    run.renal = assess_renal_function(run.case.patient)
+    for text in run.renal.missing:
+        run.add(run.missing, text)
+    for text in run.renal.flags:
+        run.add(run.warnings, text)
+    run.step("assess_renal_function", run.renal.summary, ["idsa-2024"])
+
+
+def assess_severity(run: _Run) -> None:
+    """Severe = septic shock, 'severe', or INCREMENT-CPE >= 8 (SPEC section 4)."""
+    infection = run.case.infection
+    run.risk = increment_cpe(infection)
+    run.severe = infection.severity is not Severity.non_severe or run.risk.category == "high"
+    score = "not given" if run.risk.score is None else f"{run.risk.score} ({run.risk.category} risk)"
+    run.step(
+        "assess_severity",
+        f"Severity {infection.severity.value}; INCREMENT-CPE {score}; "
+        f"{'severe' if run.severe else 'not severe'} for the choice of combination therapy.",
+        ["increment-cpe-2016", "increment-2017"] if run.risk.score is not None else ["escmid-2022"],
+    )
+
+
+def select_candidates(run: _Run) -> list[_Candidate]:
+    """Regimen rows of this profile for this mechanism group, site and severity."""
+    assert run.mechanism is not None
+    rows = [row for row in run.kn.regimens if _applies(run, row.applies)]
+    candidates = [
+        _Candidate(row.id, row.tier, row.order, list(row.components), row.rationale.strip(),
+                   list(row.citations), list(row.cautions))
+        for row in rows if run.allowed(row.id, row.review_status)
+    ]
+    run.step(
+        "select_candidates",
+        f"Profile {run.case.context.guideline_profile.value}, table '{run.mechanism.group}', site "
+        f"{run.case.infection.site.value}: {len(candidates)} candidate regimens "
+        f"({', '.join(' + '.join(c.agents) for c in candidates) or 'none'}).",
+        sorted({c for row in rows for c in row.citations}),
+    )
+    return candidates
+
+
+def apply_filters(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Drop what is inactive, unavailable, contraindicated or ruled out for this site or mechanism."""
+    rows = {row.id: row for row in run.kn.regimens}
+    kept: list[_Candidate] = []
+    dropped: list[str] = []
+    for cand in candidates:
+        row = rows[cand.row_id]
+        reason = _row_problem(run, row, cand)
+        if reason is None and row.only_without_preferred and any(k.tier == "preferred" for k in kept):
+            reason = "only offered when no preferred option remains"
+        if reason is not None:
+            dropped.append(f"{' + '.join(cand.agents)}: {reason}")
+            continue
+        kept.append(cand)
+    _add_anaerobic_cover(run, kept)
+    run.step(
+        "apply_filters",
+        f"{len(kept)} of {len(candidates)} regimens remain." + (f" Removed: {'; '.join(dropped)}." if dropped else ""),
+        ["idsa-2024"],
+    )
+    return kept
+
+
+def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Step 3 (SPEC section 4): older agents when no newer agent or active carbapenem remains."""
+    if any(_has_reliable_agent(run, c) for c in candidates):
+        return candidates
+    cfg = run.kn.combination
+    if not run.allowed(cfg.id, cfg.review_status):
+        return candidates
+    site = run.case.infection.site
+    urinary = site.value in run.kn.site_rules["urinary_sites"]
+    escmid = run.case.context.guideline_profile.value == "escmid-2022"
+    tier = "alternative" if escmid else "last_resort"
+    backbones = [a for a in cfg.backbones["urinary" if urinary else "systemic"] if _older_active(run, a)]
+    companions = [
+        a for a in cfg.companions
+        if site.value not in cfg.companion_excluded_sites.get(a, ()) and _older_active(run, a)
+    ]
+    built: list[_Candidate] = []
+    if run.severe or not cfg.older_single_agents.get(site.value):
+        built = _pairs(run, backbones, companions, tier)
+        if not built:
+            statement = run.kn.statements["step3-no-combination-possible"]
+            _say(run, statement, run.warnings)
+    else:
+        singles = [a for a in cfg.older_single_agents[site.value] if _older_active(run, a)]
+        for order, agent in enumerate(singles[:2], start=1):
+            built.append(_Candidate(
+                cfg.id, tier, 20 + order, [Component(agent=agent)],
+                f"No newer agent is active, available or tolerated and the infection is not severe: one "
+                f"active older agent chosen for the {site.value.replace('_', ' ')} source.",
+                list(cfg.citations),
+            ))
+    existing = {frozenset(c.agents) for c in candidates}
+    built = [b for b in built if frozenset(b.agents) not in existing]
+    if built:
+        _say(run, run.kn.statements["step3-id-consult"], run.warnings)
+        if site is Site.bloodstream and run.risk is not None and run.risk.score is None:
+            _say(run, run.kn.statements["step3-increment-missing"], run.missing)
+        _add_anaerobic_cover(run, built)
+    run.used.add(cfg.id)
+    run.step(
+        "build_combination",
+        "No newer agent active, available or tolerated. "
+        + (f"Older-agent regimens: {'; '.join(' + '.join(b.agents) for b in built)}." if built
+           else "No older-agent regimen meets the rules for this case."),
+        list(cfg.citations),
+    )
+    return candidates + built
+
+
+def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
+    """Rank by tier and guideline order (patient factors break ties), then dose every component."""
+    assert run.renal is not None
+    candidates = _enforce_single_agent_rule(run, candidates)
+    recent_cza = run.case.patient.recent_ceftazidime_avibactam
+
+    def key(c: _Candidate) -> tuple[int, int, int]:
+        demoted = int(recent_cza and "ceftazidime-avibactam" in c.agents)
+        return TIER_RANK[c.tier], demoted, c.order
+
+    ordered = sorted(candidates, key=key)
+    options: list[Option] = []
+    notes: list[str] = []
+    for cand in ordered:
+        items, problem = _dose_components(run, cand)
+        if problem is not None:
+            notes.append(f"{' + '.join(cand.agents)}: {problem}")
+            run.add(run.warnings, f"{' + '.join(cand.agents)} left out: {problem}.")
+            continue
+        rationale = cand.rationale + _tie_note(cand, ordered, recent_cza)
+        citations = list(dict.fromkeys(cand.citations + [c for item in items for c in item.citations]))
+        cautions = list(dict.fromkeys(cand.cautions + [x for a in cand.agents for x in run.cautions.get(a, [])]))
+        options.append(Option(
+            rank=len(options) + 1, tier=cand.tier, regimen=items, rationale=rationale,
+            citations=citations, cautions=cautions, id=cand.row_id,
+        ))
+        run.used.add(cand.row_id)
+    run.step(
+        "dose_regimens",
+        f"{len(options)} options dosed for {run.renal.summary}." + (f" Not dosable: {'; '.join(notes)}." if notes else ""),
+        sorted({c for o in options for item in o.regimen for c in item.citations}),
+    )
+    return options
+
+
+def compile_safety(run: _Run, options: list[Option]) -> None:
+    """What to avoid, warnings, monitoring and ICU notes for the options actually offered."""
+    offered = {item.agent for o in options for item in o.regimen}
+    for rule in run.kn.avoid_rules:
+        if _applies(run, rule.applies):
+            run.used.add(rule.id)
+            run.avoid.append(Avoid(agents=list(rule.agents), reason=rule.reason.strip(), citations=list(rule.citations)))
+    resistant = [r.agent for r in run.reading.results.values() if r.active is False and r.source != "intrinsic"]
+    if resistant:
+        run.avoid.append(Avoid(
+            agents=resistant, reason="The isolate tests resistant (or not susceptible) to these.",
+            citations=list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
+        ))
+    intrinsic = [r for r in run.reading.results.values() if r.source == "intrinsic"]
+    if intrinsic:
+        run.avoid.append(Avoid(
+            agents=[r.agent for r in intrinsic],
+            reason=f"{run.case.isolate.organism} is intrinsically resistant to these (expected resistant phenotype), "
+                   "whatever a laboratory result says.",
+            citations=["eucast-expected-resistant-phenotypes"],
+        ))
+    for agents, reason, citations in _patient_exclusions(run):
+        run.avoid.append(Avoid(agents=agents, reason=reason, citations=citations))
+
+    top = options[0] if options else None
+    if top is not None and len(top.regimen) == 1 and run.kn.agents[top.regimen[0].agent].newer_agent:
+        result = run.reading.get(top.regimen[0].agent)
+        if result is not None and result.active:
+            _say(run, run.kn.statements["pitfall-no-added-combination"], run.warnings)
+    if run.case.patient.recent_ceftazidime_avibactam:
+        _say(run, run.kn.statements["warning-recent-ceftazidime-avibactam"], run.warnings)
+    if any(sum(run.kn.agents[i.agent].nephrotoxic for i in o.regimen) >= 2 for o in options):
+        _say(run, run.kn.statements["step3-nephrotoxicity"], run.warnings)
+    if any(a.reaction not in SEVERE_REACTIONS and _allergy_hits(run, a.agent) & offered
+           for a in run.case.patient.allergies):
+        _say(run, run.kn.statements["allergy-mild-not-contraindication"], run.warnings)
+    if run.case.infection.source_control is None:
+        run.add(run.missing, "Source control status (achieved, pending, not needed, not possible): "
+                "drainage, device removal or surgery decides whether any regimen can work.")
+    for item in (i for o in options for i in o.regimen):
+        for text in _dose_monitoring(run, item.agent):
+            run.add(run.monitoring, text)
+
+    for statement in run.kn.statements.values():
+        if statement.kind in ("disclaimer", "missing_data") or statement.id in _CODE_FIRED:
+            continue
+        if statement.applies.agents_any and not offered & set(statement.applies.agents_any):
+            continue
+        if _applies(run, statement.applies, agents=False):
+            target = run.monitoring if statement.kind in ("monitoring", "icu_note") else run.warnings
+            _say(run, statement, target)
+    run.step(
+        "compile_safety",
+        f"{len(run.avoid)} avoid entries, {len(run.warnings)} warnings, {len(run.monitoring)} monitoring items.",
+        sorted({c for a in run.avoid for c in a.citations}),
+    )
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+_CODE_FIRED = {
+    "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
+    "step3-no-combination-possible", "step3-nephrotoxicity", "step3-increment-missing",
+    "allergy-mild-not-contraindication",
+}
+
+
+def _say(run: _Run, statement: Statement, target: list[str]) -> None:
+    if run.allowed(statement.id, statement.review_status):
+        run.used.add(statement.id)
+        run.add(target, statement.text["clinician"])
+
+
+def _applies(run: _Run, applies: Applies, *, agents: bool = True) -> bool:
+    """Whether a row's or statement's conditions hold for this case (empty field = any)."""
+    case, mech = run.case, run.mechanism
+    assert mech is not None
+    checks = (
+        (applies.profiles, case.context.guideline_profile.value),
+        (applies.groups, mech.group),
+        (applies.sites, case.infection.site.value),
+        (applies.severities, case.infection.severity.value),
+        (applies.source_control, case.infection.source_control.value if case.infection.source_control else None),
+        (applies.renal_replacement, case.patient.renal_replacement.value),
+        (applies.basis, mech.basis),
+        (applies.organism_genera, run.kn.organism(case.isolate.organism).genus),
+    )
+    if any(allowed and value not in allowed for allowed, value in checks):
+        return False
+    if applies.severe is not None and applies.severe != run.severe:
+        return False
+    if applies.pregnant is not None and applies.pregnant != case.patient.pregnant:
+        return False
+    return True
+
+
+def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
+    """Why this regimen cannot be offered for this case, or None when it can."""
+    if row.condition is not None and not _condition(run, row.condition):
+        return f"condition '{row.condition}' not met"
+    if row.activity_surrogate is not None:
+        surrogate = run.reading.get(row.activity_surrogate)
+        if surrogate is not None and surrogate.active is False:
+            return f"{row.activity_surrogate} (which stands for the pair) tests resistant"
+    for comp in cand.components:
+        problem = _agent_problem(run, comp.agent)
+        if problem is not None:
+            return problem
+        if comp.role != "active":
+            continue
+        problem = _activity_problem(run, comp.agent, required=comp.agent in row.requires_tested)
+        if problem is not None:
+            return problem
+    for rule in run.kn.avoid_rules:
+        if not _applies(run, rule.applies):
+            continue
+        hit = set(rule.agents) & set(cand.agents)
+        if hit and (rule.scope == "any" or len(cand.treating()) == 1):
+            return rule.reason.split(":")[0].strip().rstrip(".")
+    return None
+
+
+def _agent_problem(run: _Run, agent: str) -> str | None:
+    """Patient and hospital reasons an agent cannot be given at all (cached per run)."""
+    if agent in run.excluded:
+        return run.excluded[agent] or None
+    problem = None
+    patient = run.case.patient
+    info = run.kn.agents[agent]
+    if info.never_for_cre:
+        problem = "not active against CRE"
+    elif agent in run.case.context.unavailable_agents:
+        problem = "not available at this hospital now"
+    elif patient.pregnant and info.pregnancy == "avoid":
+        problem = "not for use in pregnancy"
+    else:
+        for allergy in patient.allergies:
+            if agent in _allergy_hits(run, allergy.agent):
+                if allergy.reaction in SEVERE_REACTIONS:
+                    problem = f"{allergy.reaction.value.replace('_', ' ')} to {allergy.agent}"
+                    break
+                run.cautions.setdefault(agent, []).append(
+                    f"Recorded {allergy.reaction.value} reaction to {allergy.agent}: not a contraindication; "
+                    "give with monitoring."
+                )
+    run.excluded[agent] = problem or ""
+    return problem
+
+
+def _allergy_hits(run: _Run, allergen: str) -> set[str]:
+    """Agents an allergy to `allergen` (an agent or a class) extends to."""
+    agents = run.kn.agents
+    if allergen not in agents:
+        return {a for a, info in agents.items() if allergen in info.allergy_groups}
+    parts = {allergen, *agents[allergen].contains}
+    side_chains = {g for p in parts for g in agents[p].allergy_groups if g.endswith("side-chain")}
+    return {
+        a for a, info in agents.items()
+        if a in parts or parts & set(info.contains) or side_chains & set(info.allergy_groups)
+    }
+
+
+def _activity_problem(run: _Run, agent: str, *, required: bool) -> str | None:
+    """An agent must be active in vitro, or expected to be for this mechanism (with a caution)."""
+    result = run.reading.get(agent)
+    if result is not None and result.active is True:
+        if result.high_exposure:
+            run.cautions.setdefault(agent, []).append(
+                f"{agent} is 'susceptible, increased exposure' (EUCAST I): only the high-exposure dose is active."
+            )
+        return None
+    if result is not None and result.active is False:
+        return "isolate not susceptible" if result.source != "intrinsic" else "intrinsic resistance"
+    assert run.mechanism is not None
+    expected = set(run.mechanism.enzymes) or set(EXPECTATION_BY_GROUP[run.mechanism.group])
+    info = run.kn.agents[agent]
+    if required or not expected or not expected <= set(info.expected_active_against):
+        run.add(run.missing, f"{info.name} susceptibility (MIC): needed before it can be offered.")
+        return "no susceptibility result"
+    run.add(run.missing, f"{info.name} susceptibility (MIC), to confirm the expected activity.")
+    run.cautions.setdefault(agent, []).append(
+        f"No {info.name} result yet: activity is expected against {', '.join(sorted(expected))} but must be "
+        "confirmed by testing."
+    )
+    return None
+
+
+def _condition(run: _Run, name: str) -> bool:
+    """Named microbiological conditions used by regimen rows."""
+    if name == "meropenem_mic_le_1":
+        return bool(mic_at_most(run.reading.get("meropenem"), 1))
+    if name == "imipenem_mic_le_1":
+        return bool(mic_at_most(run.reading.get("imipenem-cilastatin"), 1))
+    if name == "no_oxa48":
+        assert run.mechanism is not None
+        return run.mechanism.basis == "reported" and "OXA-48-like" not in run.mechanism.enzymes
+    raise ValueError(f"unknown regimen condition '{name}'")
+
+
+def _has_reliable_agent(run: _Run, cand: _Candidate) -> bool:
+    """A newer agent or an active carbapenem: nothing older is then needed."""
+    return any(
+        run.kn.agents[c.agent].newer_agent or run.kn.agents[c.agent].drug_class == "carbapenem"
+        for c in cand.treating()
+    )
+
+
+def _older_active(run: _Run, agent: str) -> bool:
+    """An older agent joins Step 3 only with a result showing it active (meropenem: MIC <= limit)."""
+    if _agent_problem(run, agent) is not None:
+        return False
+    if agent == "meropenem":
+        result = run.reading.get("meropenem")
+        limit = run.kn.combination.meropenem_max_mic_mg_l
+        return bool(mic_at_most(result, limit)) and (result is None or result.active is not False)
+    result: AgentResult | None = run.reading.get(agent)
+    if result is None and agent == "polymyxin-b":
+        colistin = run.reading.get("colistin")
+        if colistin is not None and colistin.active:
+            run.cautions.setdefault(agent, []).append(
+                "Polymyxin B activity read from the colistin result: the two share resistance.")
+            return True
+    return result is not None and result.active is True
+
+
+def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) -> list[_Candidate]:
+    """Two-drug regimens: a polymyxin backbone with each active companion, else two companions."""
+    cfg = run.kn.combination
+    if backbones:
+        pairs = [(backbones[0], c) for c in companions[:3]]
+    else:
+        pairs = [(companions[0], c) for c in companions[1:3]] if len(companions) > 1 else []
+    built = []
+    for order, (first, second) in enumerate(pairs, start=1):
+        cautions = []
+        if second == "meropenem":
+            cautions.append("Meropenem only as high-dose 3-hour infusion, and only because its MIC is "
+                            f"<= {cfg.meropenem_max_mic_mg_l:g} mg/L.")
+        built.append(_Candidate(
+            cfg.id, tier, 20 + order, [Component(agent=first), Component(agent=second)],
+            "No newer agent is active, available or tolerated. For severe infection use at least two drugs "
+            f"active in vitro: {first} with {second}, chosen by susceptibility.",
+            list(cfg.citations), cautions, step3=True,
+        ))
+    return built
+
+
+def _add_anaerobic_cover(run: _Run, candidates: list[_Candidate]) -> None:
+    rules = run.kn.site_rules
+    if run.case.infection.site.value not in rules["anaerobic_cover_sites"]:
+        return
+    companion = rules["anaerobic_companion"]
+    if _agent_problem(run, companion) is not None:
+        return
+    for cand in candidates:
+        if not any(run.kn.agents[a].anaerobic_cover for a in cand.agents):
+            cand.components.append(Component(agent=companion, role="anaerobic"))
+            cand.rationale += f" Add {companion} for anaerobic cover."
+            cand.citations.extend(c for c in rules["anaerobic_citations"] if c not in cand.citations)
+
+
+def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Severe infection: never a polymyxin, aminoglycoside or tetracycline alone (SPEC section 6)."""
+    if not run.severe:
+        return candidates
+    kept = []
+    for cand in candidates:
+        treating = cand.treating()
+        if len(treating) == 1 and any(k in run.kn.agents[treating[0].agent].drug_class for k in SINGLE_AGENT_LIMITED):
+            run.add(run.warnings, f"{treating[0].agent} is not given alone for severe infection.")
+            continue
+        kept.append(cand)
+    return kept
+
+
+def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], str | None]:
+    assert run.renal is not None
+    items = []
+    for comp in cand.components:
+        dosing = run.kn.dosing.agents.get(comp.agent)
+        if dosing is None or not run.allowed(dosing.id, dosing.review_status):
+            return [], f"no approved dose table for {comp.agent}"
+        variant = comp.variant
+        result = run.reading.get(comp.agent)
+        if variant == "default" and result is not None and result.high_exposure and "high_exposure" in dosing.variants:
+            variant = "high_exposure"
+        dose = dose_for(comp.agent, renal=run.renal, patient=run.case.patient,
+                        site=run.case.infection.site.value, variant=variant, knowledge=run.kn)
+        if dose.not_recommended:
+            return [], f"{comp.agent} is not recommended for {dose.band} ({'; '.join(dose.notes)})"
+        run.used.add(dosing.id)
+        items.append(_regimen_item(comp, dose))
+    return items, None
+
+
+def _regimen_item(comp: Component, dose: DoseResult) -> RegimenItem:
+    notes = list(dose.notes)
+    if comp.role == "anaerobic":
+        notes.insert(0, "for anaerobic cover")
+    return RegimenItem(
+        agent=dose.agent, route=dose.route, dose=dose.dose, dose_mg=dose.dose_mg, interval_h=dose.interval_h,
+        infusion_h=dose.infusion_h, loading_dose_mg=dose.loading_dose_mg, adjusted_for=dose.adjusted_for,
+        citations=list(dose.citations), notes=notes,
+    )
+
+
+def _dose_monitoring(run: _Run, agent: str) -> tuple[str, ...]:
+    dosing = run.kn.dosing.agents.get(agent)
+    return () if dosing is None else dosing.monitoring
+
+
+def _tie_note(cand: _Candidate, ordered: list[_Candidate], recent_cza: bool) -> str:
+    if recent_cza and "ceftazidime-avibactam" in cand.agents:
+        return " Moved down: recent ceftazidime-avibactam exposure or a known resistant isolate (idsa-2024 Q3.7)."
+    peers = [c for c in ordered if c is not cand and c.tier == cand.tier and c.order == cand.order]
+    if not peers:
+        return ""
+    names = ", ".join(" + ".join(p.agents) for p in peers)
+    return f" Equal standing with {names}; choose by availability, allergy and renal function."
+
+
+def _patient_exclusions(run: _Run) -> list[tuple[list[str], str, list[str]]]:
+    """Avoid entries for allergy and pregnancy, naming the agents they rule out."""
+    entries = []
+    for allergy in run.case.patient.allergies:
+        if allergy.reaction in SEVERE_REACTIONS:
+            hits = sorted(_allergy_hits(run, allergy.agent))
+            if hits:
+                entries.append((hits, f"{allergy.reaction.value.replace('_', ' ').capitalize()} to {allergy.agent}: "
+                                      "the same drug, products containing it and agents sharing its side chain "
+                                      "(ceftazidime and aztreonam share one) are left out.", ["idsa-2024"]))
+    if run.case.patient.pregnant:
+        tetracyclines = sorted(a for a, i in run.kn.agents.items() if i.pregnancy == "avoid")
+        statement = run.kn.statements["pregnancy-tetracyclines"]
+        entries.append((tetracyclines, "Not for use in pregnancy.", list(statement.citations)))
+    return entries
+
+
+def _assemble(run: _Run, options: list[Option]) -> Recommendation:
+    assert run.mechanism is not None and run.renal is not None and run.risk is not None
+    mech, renal = run.mechanism, run.renal
+    disclaimer = run.kn.statements["disclaimer"]
+    run.used.update({"disclaimer", *(i.agent for o in options for i in o.regimen)})
+    if run.left_out:
+        run.add(run.warnings, "Strict review mode: left out because not yet approved by your board: "
+                + ", ".join(run.left_out) + ".")
+    if not options:
+        run.add(run.warnings, "No regimen in this knowledge base fits this case: consult infectious diseases.")
+    return Recommendation(
+        knowledge_version=run.kn.version,
+        mechanism=Mechanism(**{"class": mech.class_}, enzymes=list(mech.enzymes), basis=mech.basis,
+                            explanation=mech.explanation, group=mech.group),
+        renal=Renal(crcl_ml_min=renal.crcl_ml_min, method=renal.method, weight_basis=renal.weight_basis,
+                    weight_kg=renal.weight_kg, renal_replacement=renal.renal_replacement, flags=list(renal.flags)),
+        risk=Risk(increment_cpe_score=run.risk.score, category=run.risk.category),
+        options=options, avoid=run.avoid, warnings=run.warnings, monitoring=run.monitoring,
+        missing_data=run.missing, trace=run.trace, review=_review(run), disclaimer=disclaimer.text["clinician"],
+    )
+
+
+def _review(run: _Run) -> Review:
+    """The least-reviewed item used, and the newest change date among them."""
+    items = run.kn.items
+    states, dates = [], []
+    for item_id in run.used:
+        item = items.get(item_id)
+        if item is None:
+            continue
+        states.append(run.status(item_id, item.review_status))
+        dates.append(item.updated or run.kn.released)
+    worst = min(states, key=REVIEW_ORDER.__getitem__, default="submitted")
+    return Review(status=REVIEW_OUTPUT[worst], last_updated=max(dates, default=run.kn.released), items_used=len(states))

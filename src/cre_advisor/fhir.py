@@ -1,0 +1,595 @@
+"""FHIR R4 resources -> Case: the CDS Hooks door's reader of an EHR's record.
+
+Resources are parsed with the `fhir.resources.R4B` models (R4 and R4B share these resources;
+the package's default R5 models reject R4 MedicationRequests), then read with the code maps
+of `cre_advisor.cds.codes`. What the record does not say stays unsaid: it becomes a
+`missing_data` line, and the infection site and severity, which FHIR rarely states plainly,
+are taken only from Condition codes, else listed in `needs` for the card to ask. Nothing here
+chooses a drug or a dose; the engine does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.quantity import Quantity
+from pydantic import ValidationError
+
+from cre_advisor.case import Allergy, Case, Isolate
+from cre_advisor.cds.codes import CodeMaps, agent_from_name, key
+from cre_advisor.knowledge.loader import OutOfScopeOrganism, default_knowledge
+from cre_advisor.microbiology import read_susceptibility
+
+MB_CATEGORY = "MB"  # HL7 v2 table 0074 diagnostic service section: microbiology
+_UNUSABLE_STATUS = {"entered-in-error", "cancelled", "registered"}
+_CARBAPENEMS = ("meropenem", "imipenem-cilastatin", "ertapenem")
+_MASS_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001}
+_TIME_H = {"h": 1.0, "min": 1 / 60, "d": 24.0, "s": 1 / 3600}
+_WORDS = re.compile(r"[a-z]+")
+_SEVERITY_RANK = {"non_severe": 0, "severe": 1, "septic_shock": 2}
+
+
+class FhirInputError(ValueError):
+    """A resource the EHR sent is not valid FHIR R4; the message names the resource and field."""
+
+
+# ---- parsing --------------------------------------------------------------------------------
+
+
+def parse_resource(data: Any) -> Any:
+    """One R4 resource as its R4B model; raises FhirInputError naming what is wrong."""
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise FhirInputError("expected a FHIR resource: a JSON object with a 'resourceType'")
+    kind = data["resourceType"]
+    try:
+        model = get_fhir_model_class(kind)
+    except KeyError as error:
+        raise FhirInputError(f"unknown resourceType '{kind}'") from error
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise FhirInputError(f"{kind}/{data.get('id', '?')}: {where}: {first['msg']}") from error
+
+
+def resources_in(value: Any) -> Iterator[Any]:
+    """The resources a prefetch value or context field holds: a Bundle's entries, or itself."""
+    if value is None:
+        return
+    if value.get_resource_type() == "Bundle":
+        for entry in value.entry or ():
+            if entry.resource is not None:
+                yield entry.resource
+    else:
+        yield value
+
+
+def _by_reference(resources: Iterable[Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for resource in resources:
+        if resource.id:
+            found[f"{resource.get_resource_type()}/{resource.id}"] = resource
+    return found
+
+
+@dataclass
+class FhirRecord:
+    """The parsed resources of one hook call, by type; later duplicates of an id are dropped."""
+
+    patient: Patient | None = None
+    observations: list[Observation] = field(default_factory=list)
+    reports: list[DiagnosticReport] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    allergies: list[AllergyIntolerance] = field(default_factory=list)
+    medications: list[MedicationRequest] = field(default_factory=list)
+
+    @classmethod
+    def from_resources(cls, resources: Iterable[Any]) -> FhirRecord:
+        record = cls()
+        seen: set[str] = set()
+        lists = {
+            "Observation": record.observations, "DiagnosticReport": record.reports, "Condition": record.conditions,
+            "AllergyIntolerance": record.allergies, "MedicationRequest": record.medications,
+        }
+        for resource in resources:
+            kind = resource.get_resource_type()
+            ident = f"{kind}/{resource.id}" if resource.id else None
+            if ident is not None and ident in seen:
+                continue
+            if ident is not None:
+                seen.add(ident)
+            if kind == "Patient":
+                record.patient = record.patient or resource
+            elif kind in lists:
+                lists[kind].append(resource)
+        return record
+
+
+# ---- small readers ----------------------------------------------------------------------------
+
+
+def codings(concept: CodeableConcept | None) -> list[tuple[str, str]]:
+    """(system|code key, display) of every coding; the concept text comes last with no code."""
+    if concept is None:
+        return []
+    out = [(key(c.system, c.code), c.display or "") for c in concept.coding or ()]
+    if concept.text:
+        out.append(("", concept.text))
+    return out
+
+
+def lookup(concept: CodeableConcept | None, table: dict[str, str]) -> str | None:
+    for code_key, _ in codings(concept):
+        if code_key in table:
+            return table[code_key]
+    return None
+
+
+def concept_text(concept: CodeableConcept | None) -> str:
+    if concept is None:
+        return ""
+    if concept.text:
+        return concept.text
+    return next((c.display for c in concept.coding or () if c.display), "")
+
+
+def _when(observation: Observation) -> datetime | date | str:
+    for value in (observation.effectiveDateTime, observation.effectiveInstant, observation.issued):
+        if value is not None:
+            return value
+    if observation.effectivePeriod is not None and observation.effectivePeriod.start is not None:
+        return observation.effectivePeriod.start
+    return ""
+
+
+def _sort_key(value: datetime | date | str) -> str:
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+
+
+def _usable(observation: Observation) -> bool:
+    return observation.status not in _UNUSABLE_STATUS
+
+
+def _newest(observations: Iterable[Observation]) -> list[Observation]:
+    return sorted((o for o in observations if _usable(o)), key=lambda o: _sort_key(_when(o)), reverse=True)
+
+
+def _unit(quantity: Quantity) -> str:
+    return (quantity.code or quantity.unit or "").strip()
+
+
+def age_years(birth_date: date | str, today: date) -> float:
+    """Whole years on `today`; a partial birth date (year, or year-month) counts from its start."""
+    if isinstance(birth_date, str):
+        parts = [int(p) for p in birth_date.split("-")]
+        birth_date = date(parts[0], parts[1] if len(parts) > 1 else 1, 1)
+    years = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    return float(years)
+
+
+def quantity_mg(quantity: Quantity | None) -> float | None:
+    """A dose quantity in mg, or None when it is not a mass."""
+    if quantity is None or quantity.value is None:
+        return None
+    factor = _MASS_MG.get(_unit(quantity).lower())
+    return None if factor is None else float(quantity.value) * factor
+
+
+def _hours(value: Any, unit: str | None) -> float | None:
+    factor = _TIME_H.get((unit or "").lower())
+    return None if value is None or factor is None else float(value) * factor
+
+
+# ---- draft orders ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DraftOrder:
+    """An antibiotic order the clinician is writing, as the door compares it with the plan."""
+
+    resource_id: str
+    agent: str | None
+    name: str
+    dose_mg: float | None
+    interval_h: float | None
+    infusion_h: float | None
+    route: str | None
+
+
+def medication_agent(request: MedicationRequest, codes: CodeMaps) -> tuple[str | None, str]:
+    """The agent a MedicationRequest orders (by code, then by name) and the name it uses."""
+    concept = request.medicationCodeableConcept
+    if concept is None and request.medicationReference is not None:
+        reference = (request.medicationReference.reference or "").lstrip("#")
+        for contained in request.contained or ():
+            if contained.get_resource_type() == "Medication" and contained.id == reference:
+                concept = contained.code
+    name = concept_text(concept) or (request.medicationReference.display if request.medicationReference else "") or ""
+    agent = lookup(concept, codes.medications)
+    if agent is None:
+        for _, text in codings(concept):
+            agent = agent_from_name(text) if text else None
+            if agent:
+                break
+    return agent, name
+
+
+def draft_order(request: MedicationRequest, codes: CodeMaps) -> DraftOrder:
+    agent, name = medication_agent(request, codes)
+    dose_mg = interval_h = infusion_h = None
+    route = None
+    if request.dosageInstruction:
+        dosage = request.dosageInstruction[0]
+        for dose_rate in dosage.doseAndRate or ():
+            dose_mg = dose_mg or quantity_mg(dose_rate.doseQuantity)
+        repeat = dosage.timing.repeat if dosage.timing is not None else None
+        if repeat is not None:
+            period = _hours(repeat.period, repeat.periodUnit)
+            if period is not None:
+                interval_h = period / float(repeat.frequency or 1)
+            infusion_h = _hours(repeat.duration, repeat.durationUnit)
+        route = concept_text(dosage.route) or None
+    return DraftOrder(
+        resource_id=f"MedicationRequest/{request.id}", agent=agent, name=name or agent or "medication",
+        dose_mg=dose_mg, interval_h=interval_h, infusion_h=infusion_h, route=route,
+    )
+
+
+def draft_orders(resources: Iterable[Any], codes: CodeMaps, selections: Iterable[str] | None = None) -> list[DraftOrder]:
+    """The MedicationRequests among the draft orders (only the selected ones when given)."""
+    chosen = set(selections) if selections is not None else None
+    orders = []
+    for resource in resources:
+        if resource.get_resource_type() != "MedicationRequest":
+            continue
+        order = draft_order(resource, codes)
+        if chosen is None or order.resource_id in chosen:
+            orders.append(order)
+    return orders
+
+
+# ---- microbiology -------------------------------------------------------------------------------
+
+
+@dataclass
+class IsolateReading:
+    """One isolate as the laboratory reported it, before it becomes a Case isolate."""
+
+    organism: str
+    organism_in_scope: bool
+    when: str
+    susceptibility: dict[str, dict[str, Any]] = field(default_factory=dict)
+    genes_detected: set[str] = field(default_factory=set)
+    genes_tested: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    def isolate(self) -> Isolate:
+        carbapenemase = sorted(self.genes_detected) if self.genes_tested else None
+        return Isolate(organism=self.organism, carbapenemase=carbapenemase, susceptibility=self.susceptibility)
+
+
+def _organism(observation: Observation, codes: CodeMaps) -> tuple[str, bool] | None:
+    """(organism name, in scope) when the observation names an organism."""
+    concept = observation.valueCodeableConcept
+    if concept is None:
+        return None
+    knowledge = default_knowledge()
+    candidates = [codes.organisms[k] for k, _ in codings(concept) if k in codes.organisms]
+    candidates += [text for _, text in codings(concept) if text]
+    for name in candidates:
+        try:
+            return knowledge.organism(name).name, True
+        except OutOfScopeOrganism as error:
+            if "not an Enterobacterales species" in str(error):
+                return name, False
+    return None
+
+
+def _susceptibility_agent(observation: Observation, codes: CodeMaps) -> tuple[str, bool] | None:
+    """(agent, code says MIC) for a susceptibility result, by code then by a named test."""
+    agent = lookup(observation.code, codes.mic)
+    if agent is not None:
+        return agent, True
+    agent = lookup(observation.code, codes.susceptibility)
+    if agent is not None:
+        return agent, False
+    text = " ".join(t for _, t in codings(observation.code)).lower()
+    if "susc" in text or "mic" in text.split() or "minimum inhibitory" in text:
+        agent = agent_from_name(text)
+        if agent is not None:
+            return agent, "mic" in text.split() or "minimum inhibitory" in text
+    return None
+
+
+def _read_result(observation: Observation, agent: str, is_mic: bool, codes: CodeMaps, notes: list[str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    quantity = observation.valueQuantity
+    if quantity is not None and quantity.value is not None:
+        unit = _unit(quantity).lower()
+        if unit in ("mg/l", "ug/ml", "µg/ml", "mcg/ml") or (is_mic and unit == ""):
+            value = f"{float(quantity.value):g}"
+            entry["mic_mg_l"] = f"{quantity.comparator}{value}" if quantity.comparator else float(quantity.value)
+        else:
+            notes.append(f"{agent}: result unit '{_unit(quantity)}' is not an MIC in mg/L; value not used")
+    elif observation.valueString:
+        entry["mic_mg_l"] = observation.valueString
+    for concept in observation.interpretation or ():
+        for coding in concept.coding or ():
+            letter = codes.interpretations.get(coding.code or "")
+            if letter is not None:
+                entry["interpretation"] = letter
+                if coding.code == "NS":
+                    notes.append(f"{agent}: reported non-susceptible (NS), read as R")
+            elif coding.code in codes.unusable_interpretations:
+                notes.append(f"{agent}: interpretation {coding.code} has no S/I/R equivalent; the MIC decides")
+    return entry
+
+
+_NEGATIVE = {"negative", "neg", "nd", "absent"}
+_POSITIVE = {"detected", "positive", "pos", "det", "present"}
+
+
+def _gene(observation: Observation, codes: CodeMaps) -> tuple[str, bool | None] | None:
+    """(enzyme, detected?) for a carbapenemase gene result; detected None when unreadable."""
+    enzyme = lookup(observation.code, codes.genes)
+    if enzyme is None:
+        return None
+    if observation.valueBoolean is not None:
+        return enzyme, observation.valueBoolean
+    text = " ".join(t for _, t in codings(observation.valueCodeableConcept))
+    text += " " + (observation.valueString or "")
+    text += " " + " ".join(c.code or "" for i in observation.interpretation or () for c in i.coding or ())
+    text = text.lower()
+    words = set(_WORDS.findall(text))
+    if "not detected" in text or words & _NEGATIVE:
+        return enzyme, False
+    if words & _POSITIVE:
+        return enzyme, True
+    return enzyme, None
+
+
+def _members(observation: Observation, index: dict[str, Any]) -> Iterator[Observation]:
+    yield observation
+    for member in observation.hasMember or ():
+        child = index.get(member.reference or "")
+        if child is not None and child.get_resource_type() == "Observation":
+            yield from _members(child, index)
+
+
+def read_isolates(record: FhirRecord, codes: CodeMaps) -> list[IsolateReading]:
+    """Isolates, newest first: one per microbiology report, or one from unreported results."""
+    index = _by_reference([*record.observations, *record.reports])
+    groups: list[tuple[str, list[Observation]]] = []
+    grouped: set[int] = set()
+    for report in record.reports:
+        if not any(c.code == MB_CATEGORY for concept in report.category or () for c in concept.coding or ()):
+            continue
+        members = [m for ref in report.result or () if (obs := index.get(ref.reference or "")) is not None
+                   for m in _members(obs, index)]
+        grouped.update(id(m) for m in members)
+        when = report.effectiveDateTime or report.issued or ""
+        groups.append((_sort_key(when), members))
+    loose = [o for o in record.observations if id(o) not in grouped]
+    loose_organisms = [o for o in loose if _organism(o, codes)]
+    if loose_organisms or not groups:
+        groups.append((_sort_key(max((_when(o) for o in loose), key=_sort_key, default="")), loose))
+
+    isolates = []
+    patient_genes = [g for o in _newest(record.observations) if (g := _gene(o, codes)) is not None]
+    for when, members in sorted(groups, key=lambda g: g[0], reverse=True):
+        members = [m for m in members if _usable(m)]
+        organism = next((found for m in members if (found := _organism(m, codes))), None)
+        if organism is None:
+            continue
+        reading = IsolateReading(organism=organism[0], organism_in_scope=organism[1], when=when)
+        for observation in _newest(members):
+            found = _susceptibility_agent(observation, codes)
+            if found is None or found[0] in reading.susceptibility:
+                continue
+            entry = _read_result(observation, found[0], found[1], codes, reading.notes)
+            if entry:
+                reading.susceptibility[found[0]] = entry
+        for enzyme, detected in patient_genes:
+            if detected is None:
+                reading.notes.append(f"{enzyme} gene result could not be read as detected / not detected")
+                continue
+            reading.genes_tested.add(enzyme)
+            if detected:
+                reading.genes_detected.add(enzyme)
+        isolates.append(reading)
+    return isolates
+
+
+def is_carbapenem_resistant(isolate: Isolate, site: str | None) -> bool:
+    """CRE for this door: a carbapenemase reported, or a carbapenem read as R.
+
+    Imipenem alone does not count for Morganellaceae (Proteus, Morganella, Providencia), which
+    are intrinsically less susceptible to it (clinical SPEC section 0).
+    """
+    if isolate.carbapenemase:
+        return True
+    knowledge = default_knowledge()
+    reading = read_susceptibility(isolate, site or "other", knowledge)
+    morganellaceae = knowledge.organism(isolate.organism).family == "Morganellaceae"
+    return any(
+        (result := reading.get(agent)) is not None and result.category == "R"
+        for agent in _CARBAPENEMS
+        if not (morganellaceae and agent == "imipenem-cilastatin")
+    )
+
+
+# ---- the case ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FhirCase:
+    """What the record says: the Case when it is complete, else what is missing and why."""
+
+    case: Case | None
+    isolate: Isolate | None
+    is_cre: bool
+    organism: str | None
+    missing_data: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    partial: dict[str, Any] = field(default_factory=dict)
+    refusal: str | None = None
+
+
+def _patient_fields(record: FhirRecord, codes: CodeMaps, today: date, missing: list[str], notes: list[str]) -> dict[str, Any]:
+    patient: dict[str, Any] = {}
+    if record.patient is None or record.patient.birthDate is None:
+        missing.append("patient age: no Patient resource with a birthDate")
+    else:
+        patient["age_years"] = age_years(record.patient.birthDate, today)
+        if isinstance(record.patient.birthDate, str):
+            notes.append("birth date is partial: age counted from the start of the year or month given")
+    if record.patient is not None and record.patient.gender in ("female", "male"):
+        patient["sex"] = record.patient.gender
+
+    def newest(codes_wanted: frozenset[str]) -> Observation | None:
+        matches = [o for o in record.observations if any(k in codes_wanted for k, _ in codings(o.code))]
+        return next((o for o in _newest(matches) if o.valueQuantity is not None), None)
+
+    for field_name, wanted, units in (
+        ("weight_kg", codes.weight, {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237}),
+        ("height_cm", codes.height, {"cm": 1.0, "m": 100.0, "[in_i]": 2.54, "in": 2.54}),
+    ):
+        observation = newest(wanted)
+        if observation is None:
+            missing.append(f"patient {field_name.split('_')[0]}: no recent observation (LOINC {', '.join(sorted(k.split('|')[1] for k in wanted))})")
+            continue
+        factor = units.get(_unit(observation.valueQuantity))
+        if factor is None:
+            missing.append(f"patient {field_name.split('_')[0]}: unit '{_unit(observation.valueQuantity)}' not understood")
+        else:
+            patient[field_name] = round(float(observation.valueQuantity.value) * factor, 1)
+
+    creatinine = newest(codes.creatinine_mg_dl | codes.creatinine_umol_l)
+    if creatinine is None:
+        missing.append("serum creatinine: no recent result (LOINC 2160-0 mg/dL or 14682-9 umol/L)")
+    else:
+        unit = _unit(creatinine.valueQuantity).lower().replace("µ", "u")
+        value = float(creatinine.valueQuantity.value)
+        if unit == "mg/dl":
+            patient["serum_creatinine_mg_dl"] = value
+        elif unit == "umol/l":
+            patient["serum_creatinine_umol_l"] = value
+        else:
+            missing.append(f"serum creatinine: unit '{_unit(creatinine.valueQuantity)}' not understood (mg/dL or umol/L)")
+    patient["allergies"] = _allergies(record, codes, notes)
+    return patient
+
+
+def _allergies(record: FhirRecord, codes: CodeMaps, notes: list[str]) -> list[dict[str, str]]:
+    """Allergies to agents or classes the knowledge base knows, with the worst reaction recorded.
+
+    Anaphylaxis and severe skin reactions come from the manifestation text. A high-criticality
+    allergy without a readable manifestation is treated as anaphylaxis (the cautious reading),
+    and the card says so.
+    """
+    out = []
+    for allergy in record.allergies:
+        status = concept_text(allergy.clinicalStatus).lower() or next(
+            (c.code for c in (allergy.clinicalStatus.coding if allergy.clinicalStatus else ()) or ()), "active"
+        )
+        if status in ("inactive", "resolved") or concept_text(allergy.verificationStatus).lower() in ("refuted", "entered-in-error"):
+            continue
+        agent = lookup(allergy.code, codes.medications)
+        name = concept_text(allergy.code)
+        allergen = agent or name
+        if not allergen:
+            continue
+        manifestations = " ".join(
+            concept_text(m).lower() for reaction in allergy.reaction or () for m in reaction.manifestation or ()
+        )
+        if any(w in manifestations for w in ("anaphyla", "angioedema")):
+            reaction = "anaphylaxis"
+        elif any(w in manifestations for w in ("stevens", "epidermal necrolysis", "dress", "eosinophilia")):
+            reaction = "severe_cutaneous"
+        elif allergy.type == "intolerance":
+            reaction = "intolerance"
+        elif allergy.criticality == "high" or any(r.severity == "severe" for r in allergy.reaction or ()):
+            reaction = "anaphylaxis"
+            notes.append(f"allergy to {allergen}: high criticality without a named reaction, treated as anaphylaxis")
+        elif manifestations or allergy.criticality == "low":
+            reaction = "mild"
+        else:
+            reaction = "anaphylaxis"
+            notes.append(f"allergy to {allergen}: reaction not recorded, treated as anaphylaxis until clarified")
+        try:
+            out.append(Allergy(agent=allergen, reaction=reaction).model_dump(mode="json"))
+        except ValidationError:
+            notes.append(f"allergy to '{name}' is not an antibiotic or class the advisor knows; not used")
+    return out
+
+
+def _infection_fields(record: FhirRecord, codes: CodeMaps) -> dict[str, Any]:
+    """Site and severity from active Condition codes: the first site named, the worst severity."""
+    infection: dict[str, Any] = {}
+    for condition in record.conditions:
+        status = next((c.code for c in (condition.clinicalStatus.coding if condition.clinicalStatus else ()) or ()), "active")
+        if status not in ("active", "recurrence", "relapse"):
+            continue
+        site = lookup(condition.code, codes.sites)
+        if site is not None:
+            infection.setdefault("site", site)
+        severity = lookup(condition.code, codes.severities)
+        if severity is not None and _SEVERITY_RANK[severity] > _SEVERITY_RANK.get(infection.get("severity", ""), -1):
+            infection["severity"] = severity
+    return infection
+
+
+def case_from_fhir(record: FhirRecord, codes: CodeMaps, today: date) -> FhirCase:
+    """The Case the record supports, or why it cannot be built yet."""
+    missing: list[str] = []
+    notes: list[str] = []
+    isolates = read_isolates(record, codes)
+    in_scope = [i for i in isolates if i.organism_in_scope]
+    if not in_scope:
+        organism = isolates[0].organism if isolates else None
+        return FhirCase(case=None, isolate=None, is_cre=False, organism=organism)
+
+    infection = _infection_fields(record, codes)
+    site = infection.get("site")
+    chosen, chosen_isolate = in_scope[0], in_scope[0].isolate()
+    for reading in in_scope:
+        isolate = reading.isolate()
+        if is_carbapenem_resistant(isolate, site):
+            chosen, chosen_isolate = reading, isolate
+            break
+    else:
+        return FhirCase(case=None, isolate=chosen_isolate, is_cre=False, organism=chosen.organism)
+
+    notes.extend(chosen.notes)
+    if not chosen.genes_tested:
+        missing.append("carbapenemase genes: no KPC/NDM/OXA-48/VIM/IMP result in the record")
+    patient = _patient_fields(record, codes, today, missing, notes)
+    needs = [f"infection.{name}" for name in ("site", "severity") if name not in infection]
+    if "age_years" not in patient:
+        needs.append("patient.age_years")
+    partial = {"patient": patient, "infection": infection, "isolate": chosen_isolate.model_dump(mode="json", exclude_none=True)}
+    found = FhirCase(
+        case=None, isolate=chosen_isolate, is_cre=True, organism=chosen.organism, missing_data=missing, notes=notes,
+        needs=needs, partial=partial,
+    )
+    if not needs:
+        try:
+            found.case = Case.model_validate(partial)
+        except ValidationError as error:
+            first = error.errors()[0]
+            found.refusal = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return found

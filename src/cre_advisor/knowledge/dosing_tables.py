@@ -1,0 +1,171 @@
+"""Schema and loader of dosing.yaml: adult dose rows per agent, by renal band and mode.
+
+Rows are data with citations; `cre_advisor.dosing` picks one for a patient and does the
+arithmetic (mg/kg, daily dose split, formula loading doses). Nothing here computes a dose.
+Bounds are CrCl in mL/min for `bands` and CRRT effluent in L/h for `crrt` rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cre_advisor.knowledge.schema import Item
+
+# Variant names the engine may ask for; an agent defines the ones its sources give.
+VARIANT_NAMES = ("default", "cystitis", "meningitis", "with_ceftazidime_avibactam", "high_exposure", "oral", "oral_cystitis")
+# Asked of an agent that lacks them, these fall back to "default" with a note; others are errors.
+FALLBACK_VARIANTS = ("cystitis", "meningitis", "high_exposure")
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bounds(_Data):
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    def contains(self, value: float) -> bool:
+        return (
+            (self.gt is None or value > self.gt)
+            and (self.ge is None or value >= self.ge)
+            and (self.lt is None or value < self.lt)
+            and (self.le is None or value <= self.le)
+        )
+
+    @property
+    def unbounded(self) -> bool:
+        return self.gt is None and self.ge is None and self.lt is None and self.le is None
+
+
+class DoseRow(Bounds):
+    """One band and what to give in it: a fixed, per-kg or daily dose, or a reason for none."""
+
+    band: str = Field(description="The band as the source words it, e.g. 'CrCl 31-50 mL/min'.")
+    dose_mg: float | None = Field(default=None, gt=0)
+    dose_mg_per_kg: float | None = Field(default=None, gt=0)
+    daily_dose_mg: float | None = Field(default=None, gt=0, description="Split evenly by interval_h.")
+    interval_h: float | None = Field(default=None, gt=0, description="None: a single dose.")
+    infusion_h: float | None = Field(default=None, gt=0)
+    loading_dose_mg: float | None = Field(default=None, gt=0)
+    loading_dose_mg_per_kg: float | None = Field(default=None, gt=0)
+    composition: str | None = Field(default=None, description="Components of a combined product, shown beside the dose.")
+    not_recommended: str | None = None
+    individualise: str | None = None
+    notes: tuple[str, ...] = ()
+    citations: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_dose(self) -> DoseRow:
+        doses = [d for d in (self.dose_mg, self.dose_mg_per_kg, self.daily_dose_mg) if d is not None]
+        if self.not_recommended or self.individualise:
+            if doses:
+                raise ValueError(f"{self.band}: a not_recommended/individualise row carries no dose")
+        elif len(doses) != 1:
+            raise ValueError(f"{self.band}: give exactly one of dose_mg, dose_mg_per_kg, daily_dose_mg")
+        if self.daily_dose_mg is not None and self.interval_h is None:
+            raise ValueError(f"{self.band}: daily_dose_mg needs interval_h")
+        return self
+
+
+class WeightRule(_Data):
+    """Which body weight a mg/kg dose uses."""
+
+    basis: Literal["actual", "ideal", "lower_of_actual_ideal", "actual_or_adjusted"]
+    adjusted_above_ibw_ratio: float | None = Field(
+        default=None, gt=1, description="actual_or_adjusted: adjusted weight when actual > ratio x IBW."
+    )
+    citations: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ratio(self) -> WeightRule:
+        if (self.basis == "actual_or_adjusted") != (self.adjusted_above_ibw_ratio is not None):
+            raise ValueError("adjusted_above_ibw_ratio goes with basis actual_or_adjusted, and only with it")
+        return self
+
+
+class LoadingFormula(_Data):
+    """Loading dose = target average steady-state concentration x factor x weight, capped (colistin)."""
+
+    name: Literal["colistin_nation_2017"]
+    target_css_mg_l: float = Field(gt=0)
+    factor_l_per_kg: float = Field(gt=0)
+    max_mg: float = Field(gt=0)
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class AltUnit(_Data):
+    """A second unit shown beside mg (million IU of colistimethate, IU of polymyxin B)."""
+
+    name: str
+    mg_per_unit: float = Field(gt=0)
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class HepaticChange(_Data):
+    """What changes in Child-Pugh C; a field left empty keeps the renal row's value."""
+
+    dose_mg: float | None = Field(default=None, gt=0)
+    dose_mg_per_kg: float | None = Field(default=None, gt=0)
+    dose_factor: float | None = Field(default=None, gt=0, lt=1)
+    interval_h: float | None = Field(default=None, gt=0)
+    individualise: str | None = None
+    notes: tuple[str, ...] = ()
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class Variant(_Data):
+    route: str = "IV"
+    dose_unit: str = Field(default="mg", description="How doses read, e.g. 'mg CBA' for colistin.")
+    weight: WeightRule | None = None
+    renal_adjusted: bool = True
+    bands: tuple[DoseRow, ...] = Field(min_length=1)
+    hemodialysis: DoseRow | None = None
+    crrt: tuple[DoseRow, ...] = ()
+    loading_formula: LoadingFormula | None = None
+    alt_unit: AltUnit | None = None
+    child_pugh_c: HepaticChange | None = None
+    notes: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Variant:
+        if not self.renal_adjusted and len(self.bands) != 1:
+            raise ValueError("a variant without renal adjustment has exactly one band")
+        per_kg = any(
+            r.dose_mg_per_kg or r.loading_dose_mg_per_kg for r in (*self.bands, *self.crrt, self.hemodialysis) if r
+        )
+        if (per_kg or self.loading_formula) and self.weight is None:
+            raise ValueError("a variant with mg/kg doses names its weight rule")
+        return self
+
+
+class AgentDosing(Item):
+    variants: dict[str, Variant]
+    monitoring: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _variants(self) -> AgentDosing:
+        unknown = set(self.variants) - set(VARIANT_NAMES)
+        if "default" not in self.variants or unknown:
+            raise ValueError(f"{self.id}: needs a 'default' variant; allowed names: {', '.join(VARIANT_NAMES)}")
+        return self
+
+
+class DosingTables(_Data):
+    version: str
+    agents: dict[str, AgentDosing]
+
+
+def load_dosing_tables(directory: Path, item_defaults: dict[str, Any]) -> DosingTables:
+    with (directory / "dosing.yaml").open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    agents = {
+        agent: {**item_defaults, "id": f"dosing:{agent}", **row} for agent, row in data["agents"].items()
+    }
+    return DosingTables.model_validate({"version": data["version"], "agents": agents})

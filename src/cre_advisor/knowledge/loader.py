@@ -1,0 +1,158 @@
+"""Loads the knowledge base from its YAML files into one read-only object with lookup indexes.
+
+Loading happens once per process (`default_knowledge`); the engine then only reads dicts.
+The loader validates shapes; cross-references (citations, agents) are checked by `lint.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cre_advisor.knowledge.schema import (
+    Agent,
+    AvoidRule,
+    CombinationRules,
+    Item,
+    Reference,
+    RegimenRow,
+    Statement,
+)
+
+KNOWLEDGE_DIR = Path(__file__).parent
+_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _key(name: str) -> str:
+    """Matching key for names typed by people: case, spaces, slashes and hyphens do not matter."""
+    return _WORD.sub("", name.lower())
+
+
+class OutOfScopeOrganism(ValueError):
+    """The organism is not an Enterobacterales species this tool covers."""
+
+
+@dataclass(frozen=True)
+class Organism:
+    name: str
+    genus: str
+    family: str
+
+
+def _read(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _with_defaults(rows: list[dict[str, Any]], defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**defaults, **row} for row in rows]
+
+
+class Knowledge:
+    """The whole knowledge base, validated, with indexes the engine uses on its hot path."""
+
+    def __init__(self, directory: Path = KNOWLEDGE_DIR) -> None:
+        self.directory = directory
+        release = _read(directory / "release.yaml")
+        self.version: str = str(release["version"])
+        self.released: str = str(release["date"])
+        item_defaults = {"review_status": release.get("review_status", "submitted"), "updated": self.released}
+
+        refs = _read(directory / "references.yaml")
+        self.references: dict[str, Reference] = {r["id"]: Reference.model_validate(r) for r in refs["references"]}
+
+        agents = _read(directory / "agents.yaml")
+        self.allergy_classes: tuple[str, ...] = tuple(agents["allergy_classes"])
+        self.agents: dict[str, Agent] = {
+            agent_id: Agent.model_validate({**item_defaults, "id": agent_id, **row})
+            for agent_id, row in agents["agents"].items()
+        }
+        self._agent_keys: dict[str, str] = {}
+        for agent in self.agents.values():
+            for name in (agent.id, agent.name, *agent.synonyms):
+                self._agent_keys.setdefault(_key(name), agent.id)
+
+        regimens = _read(directory / "regimens.yaml")
+        self.regimens: tuple[RegimenRow, ...] = tuple(
+            RegimenRow.model_validate(r) for r in _with_defaults(regimens["regimens"], item_defaults)
+        )
+        self.avoid_rules: tuple[AvoidRule, ...] = tuple(
+            AvoidRule.model_validate(r) for r in _with_defaults(regimens["avoid"], item_defaults)
+        )
+        self.combination = CombinationRules.model_validate({**item_defaults, **regimens["combination"]})
+        self.site_rules: dict[str, Any] = regimens["site_rules"]
+
+        statements = _read(directory / "statements.yaml")
+        self.statements: dict[str, Statement] = {
+            s["id"]: Statement.model_validate(s) for s in _with_defaults(statements["statements"], item_defaults)
+        }
+
+        organisms = _read(directory / "organisms.yaml")
+        self._organisms: dict[str, Organism] = {}
+        for row in organisms["enterobacterales"]:
+            organism = Organism(row["name"], row["genus"], row["family"])
+            for name in (row["name"], *row.get("synonyms", ())):
+                self._organisms[_key(name)] = organism
+        self._out_of_scope: dict[str, str] = {
+            _key(name): row["name"]
+            for row in organisms["out_of_scope"]
+            for name in (row["name"], *row.get("synonyms", ()))
+        }
+
+        from cre_advisor.knowledge.dosing_tables import load_dosing_tables
+        from cre_advisor.knowledge.breakpoint_tables import load_breakpoint_tables
+
+        self.dosing = load_dosing_tables(directory, item_defaults)
+        self.breakpoint_tables = load_breakpoint_tables(directory, item_defaults)
+        self.items: dict[str, Item] = {
+            **self.agents,
+            **{row.id: row for row in self.regimens},
+            **{rule.id: rule for rule in self.avoid_rules},
+            **self.statements,
+            self.combination.id: self.combination,
+            **{table.id: table for table in self.dosing.agents.values()},
+        }
+        """Every reviewable item by id: what the board approves and the engine reports on."""
+
+    # ---- lookups -------------------------------------------------------------------------
+    def agent_id(self, name: str) -> str | None:
+        """Contract identifier for a name, abbreviation or brand, or None when unknown."""
+        return self._agent_keys.get(_key(name))
+
+    def organism(self, name: str) -> Organism:
+        key = _key(name)
+        found = self._organisms.get(key)
+        if found is not None:
+            return found
+        outside = self._out_of_scope.get(key)
+        if outside is not None:
+            raise OutOfScopeOrganism(
+                f"{outside} is not an Enterobacterales species; this version covers carbapenem-resistant "
+                "Enterobacterales only"
+            )
+        raise OutOfScopeOrganism(
+            f"organism '{name}' is not a recognised Enterobacterales species; "
+            f"known: {', '.join(sorted({o.name for o in self._organisms.values()}))}"
+        )
+
+    def breakpoint_table_id(self, name: str) -> str:
+        """Canonical id of a breakpoint table by name or alias; raises ValueError naming the choices."""
+        return self.breakpoint_tables.resolve(name)
+
+
+@cache
+def default_knowledge() -> Knowledge:
+    """The knowledge base the process uses: the shipped one, or CRE_ADVISOR_KNOWLEDGE_DIR."""
+    directory = os.environ.get("CRE_ADVISOR_KNOWLEDGE_DIR")
+    return Knowledge(Path(directory) if directory else KNOWLEDGE_DIR)
+
+
+def load_knowledge(directory: str | Path | None = None) -> Knowledge:
+    """Load a knowledge base from a directory (the shipped one by default)."""
+    return default_knowledge() if directory is None else Knowledge(Path(directory))

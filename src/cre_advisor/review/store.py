@@ -1,0 +1,243 @@
+"""The review store: item states bound to content hashes, and the audit trail of every action.
+
+Every state change runs in one transaction that first takes the item's write lock (SELECT ...
+FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite), then checks the workflow, then writes the
+new state and its audit entry together; the item's `version` column makes the write a
+compare-and-set as a second guard. Two reviewers acting at once are therefore applied one
+after the other, and the second sees the first's result. A refused action is written to the
+audit trail too. This module knows the database and the workflow, not HTTP.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cre_advisor.review.accounts import Actor
+from cre_advisor.review.content import ContentItem
+from cre_advisor.review.diff import FieldChange, diff
+from cre_advisor.review.models import AuditEntry, ContentVersion, ReviewItem, utcnow
+from cre_advisor.review.workflow import Action, Refused, StaleContent, Status, target_of
+
+RELEASE_ACTOR = "knowledge-release"
+AUDIT_COLUMNS = ("id", "at", "item_id", "actor", "action", "from_status", "to_status", "hash", "outcome",
+                 "comment", "reason")
+
+
+class UnknownItem(LookupError):
+    """No content item with this id is under review."""
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item's review state as a page or the API shows it."""
+
+    item_id: str
+    kind: str
+    status: Status
+    hash: str
+    version: int
+    updated: str
+    submitted_by: str | None
+    approved_hash: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    changed_at: datetime
+
+    @classmethod
+    def of(cls, row: ReviewItem) -> ItemView:
+        return cls(row.item_id, row.kind, Status(row.status), row.current_hash, row.version, row.content_updated,
+                   row.submitted_by, row.approved_hash, row.approved_by, row.approved_at, row.changed_at)
+
+
+class ReviewStore:
+    """Review states and audit trail in one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # ---- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A transaction that holds the database's write lock from its first statement on SQLite."""
+        with self._sessions() as session:
+            if self.engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    # ---- content releases ------------------------------------------------------------------
+    def sync(self, items: Mapping[str, ContentItem]) -> list[str]:
+        """Register new items and send changed ones back to submitted; returns the ids that changed.
+
+        Safe to run from several processes at once: a lost insert race is retried once.
+        """
+        try:
+            return self._sync(items)
+        except IntegrityError:
+            return self._sync(items)
+
+    def _sync(self, items: Mapping[str, ContentItem]) -> list[str]:
+        now = utcnow()
+        changed: list[str] = []
+        with self.writing() as session:
+            rows = {row.item_id: row for row in session.scalars(select(ReviewItem).with_for_update())}
+            known = set(session.execute(select(ContentVersion.item_id, ContentVersion.hash)).tuples())
+            for item in items.values():
+                if (item.id, item.hash) not in known:
+                    session.add(ContentVersion(item_id=item.id, hash=item.hash, first_seen=now,
+                                               payload=json.dumps(item.payload, sort_keys=True)))
+                row = rows.get(item.id)
+                if row is None:
+                    session.add(ReviewItem(item_id=item.id, kind=item.kind, status=Status.submitted.value,
+                                           current_hash=item.hash, content_updated=item.updated, changed_at=now))
+                    self._audit(session, item.id, RELEASE_ACTOR, "released", None, Status.submitted, item.hash, now)
+                    changed.append(item.id)
+                elif row.current_hash != item.hash:
+                    self._audit(session, item.id, RELEASE_ACTOR, "content_changed", Status(row.status),
+                                Status.submitted, item.hash, now,
+                                comment=f"content hash changed from {row.current_hash[:12]}")
+                    row.status = Status.submitted.value
+                    row.current_hash = item.hash
+                    row.content_updated = item.updated
+                    row.submitted_by = None
+                    row.changed_at = now
+                    changed.append(item.id)
+                elif row.content_updated != item.updated:
+                    row.content_updated = item.updated
+        return changed
+
+    # ---- people acting ---------------------------------------------------------------------
+    def act(self, item_id: str, action: Action, actor: Actor, *, expected_hash: str,
+            comment: str = "", expected_version: int | None = None) -> ItemView:
+        """Apply `action` by `actor` to the item as it was seen (`expected_hash`, optionally `version`).
+
+        Raises UnknownItem, or a workflow.Refused subclass after writing the refusal to the audit trail.
+        """
+        refusal: Refused | None = None
+        with self.writing() as session:
+            row = session.scalars(select(ReviewItem).where(ReviewItem.item_id == item_id).with_for_update()).first()
+            if row is None:
+                raise UnknownItem(f"no content item '{item_id}' is under review")
+            status, now = Status(row.status), utcnow()
+            try:
+                if expected_hash != row.current_hash:
+                    raise StaleContent(f"the content changed since it was shown to {actor.name}: "
+                                       f"it is now {row.current_hash[:12]}, not {expected_hash[:12]}; reload it")
+                if expected_version is not None and expected_version != row.version:
+                    raise StaleContent(f"someone acted on this item since it was shown to {actor.name}; reload it")
+                target = target_of(action, status, role=actor.role, actor=actor.name,
+                                   submitted_by=row.submitted_by, comment=comment)
+            except Refused as refused:
+                refusal = refused
+                self._audit(session, item_id, actor.name, action.value, status, status, row.current_hash, now,
+                            comment=comment, outcome="refused", reason=str(refused))
+            else:
+                self._audit(session, item_id, actor.name, action.value, status, target, row.current_hash, now,
+                            comment=comment)
+                row.status = target.value
+                row.changed_at = now
+                if target is Status.approved:
+                    row.approved_hash, row.approved_by, row.approved_at = row.current_hash, actor.name, now
+                if action is Action.resubmit:
+                    row.submitted_by = actor.name
+            session.flush()
+            view = ItemView.of(row)
+        if refusal is not None:
+            raise refusal
+        return view
+
+    @staticmethod
+    def _audit(session: Session, item_id: str, actor: str, action: str, source: Status | None, target: Status,
+               content_hash: str, now: datetime, *, comment: str = "", outcome: str = "applied",
+               reason: str = "") -> None:
+        session.add(AuditEntry(item_id=item_id, at=now, actor=actor, action=action,
+                               from_status=source.value if source else None, to_status=target.value,
+                               hash=content_hash, comment=comment, outcome=outcome, reason=reason))
+
+    # ---- reading ---------------------------------------------------------------------------
+    def item(self, item_id: str) -> ItemView:
+        with self.reading() as session:
+            row = session.get(ReviewItem, item_id)
+            if row is None:
+                raise UnknownItem(f"no content item '{item_id}' is under review")
+            return ItemView.of(row)
+
+    def items(self, ids: set[str] | None = None) -> list[ItemView]:
+        """Items in queue order: waiting for a reviewer first, approved last."""
+        order = {Status.submitted: 0, Status.under_review: 1, Status.changes_requested: 2, Status.approved: 3}
+        with self.reading() as session:
+            views = [ItemView.of(row) for row in session.scalars(select(ReviewItem))]
+        return sorted((v for v in views if ids is None or v.item_id in ids),
+                      key=lambda v: (order[v.status], v.kind, v.item_id))
+
+    def history(self, item_id: str | None = None) -> list[AuditEntry]:
+        """Audit entries, oldest first, for one item or for all."""
+        with self.reading() as session:
+            query = select(AuditEntry).order_by(AuditEntry.id)
+            if item_id is not None:
+                query = query.where(AuditEntry.item_id == item_id)
+            return list(session.scalars(query))
+
+    def payload(self, item_id: str, content_hash: str) -> dict | None:
+        with self.reading() as session:
+            row = session.get(ContentVersion, (item_id, content_hash))
+            return json.loads(row.payload) if row else None
+
+    def changes_since_approval(self, item_id: str) -> list[FieldChange] | None:
+        """What changed between the last approved version and the current one (None if never approved)."""
+        view = self.item(item_id)
+        if view.approved_hash is None:
+            return None
+        approved = self.payload(item_id, view.approved_hash)
+        current = self.payload(item_id, view.hash)
+        return diff(approved, current)
+
+    def review_states(self, items: Mapping[str, ContentItem]) -> dict[str, Status]:
+        """The engine's view: each item's state, counting an approval only for the hash it approved.
+
+        An item the store has not seen yet, or whose content differs from the stored hash, is
+        `submitted`. One query over the item table (one row per content item, not per action).
+        """
+        with self.reading() as session:
+            rows = session.execute(
+                select(ReviewItem.item_id, ReviewItem.status, ReviewItem.current_hash, ReviewItem.approved_hash)
+            ).tuples()
+            stored = {item_id: (Status(status), current, approved) for item_id, status, current, approved in rows}
+        states: dict[str, Status] = {}
+        for item in items.values():
+            status, current, approved = stored.get(item.id, (Status.submitted, item.hash, None))
+            if current != item.hash or (status is Status.approved and approved != item.hash):
+                status = Status.submitted
+            states[item.id] = status
+        return states
+
+    def export_csv(self) -> str:
+        """The whole audit trail as CSV, oldest first, one row per action."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(AUDIT_COLUMNS)
+        for entry in self.history():
+            writer.writerow([entry.id, entry.at.isoformat(), entry.item_id, entry.actor, entry.action,
+                             entry.from_status or "", entry.to_status, entry.hash, entry.outcome,
+                             entry.comment, entry.reason])
+        return out.getvalue()

@@ -1,0 +1,385 @@
+"""The review doors: pages for the advisory board (session cookie + CSRF) and a JSON API (tokens).
+
+Pages: sign-in, the review queue, an item page with history and the diff since approval,
+approve / request-changes / resubmit forms, the audit export and the editorial policy.
+The API offers the same reading and actions to scripts with `Authorization: Bearer <token>`;
+it never accepts the cookie, so cross-site requests cannot use a reviewer's browser session.
+The review store is opened on first use from `app.state.database` and synchronised with the
+knowledge base the process loaded. No workflow rule lives here; `store` and `workflow` decide.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.review.accounts import SESSION_LIFETIME, Accounts, Actor
+from cre_advisor.review.content import ContentItem, content_items
+from cre_advisor.review.diff import FieldChange
+from cre_advisor.review.store import ItemView, ReviewStore, UnknownItem
+from cre_advisor.review.workflow import (
+    REVIEWERS,
+    TRANSITIONS,
+    Action,
+    CommentRequired,
+    NotPermitted,
+    Refused,
+    Role,
+    Status,
+)
+
+SESSION_COOKIE = "cre_review_session"
+LOGIN_CSRF_COOKIE = "cre_review_login_csrf"
+PAGES = "/review"
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["STATUS_LABELS"] = {
+    Status.submitted: "Submitted", Status.under_review: "Under review",
+    Status.changes_requested: "Changes requested", Status.approved: "Approved",
+}
+templates.env.globals["ACTION_LABELS"] = {
+    Action.start_review: "Start review", Action.approve: "Approve this version",
+    Action.request_changes: "Request changes", Action.resubmit: "Resubmit",
+}
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+router = APIRouter()
+
+
+# ---- the store, opened once per application --------------------------------------------------
+@dataclass(frozen=True)
+class Review:
+    store: ReviewStore
+    accounts: Accounts
+    items: dict[str, ContentItem]
+
+
+_opening = threading.Lock()
+
+
+def review_of(app: FastAPI) -> Review:
+    """The application's review store, opened and synchronised with the knowledge base on first use."""
+    review = getattr(app.state, "review", None)
+    if review is None:
+        with _opening:
+            review = getattr(app.state, "review", None)
+            if review is None:
+                items = content_items(default_knowledge())
+                store = ReviewStore(app.state.database.engine)
+                store.sync(items)
+                review = app.state.review = Review(store, Accounts(), items)
+    return review
+
+
+def review_states_for(app: FastAPI) -> dict[str, Status]:
+    """What `cre_advisor.recommend(..., review_states=...)` needs, for this application's database."""
+    review = review_of(app)
+    return review.store.review_states(review.items)
+
+
+def _review(request: Request) -> Review:
+    return review_of(request.app)
+
+
+ReviewDep = Annotated[Review, Depends(_review)]
+
+
+# ---- API authentication ----------------------------------------------------------------------
+def _token_actor(review: ReviewDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "an API token is required: send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    with review.store.reading() as session:
+        actor = Accounts.token_actor(session, token.strip())
+    if actor is None:
+        raise HTTPException(401, "the API token is unknown, revoked or belongs to a disabled user",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return actor
+
+
+TokenActor = Annotated[Actor, Depends(_token_actor)]
+
+
+def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
+    if actor.role not in roles:
+        allowed = " or ".join(sorted(r.value for r in roles))
+        raise HTTPException(403, f"{what} needs the role {allowed}; {actor.name} is {actor.role.value}")
+
+
+# ---- API models ------------------------------------------------------------------------------
+class ItemOut(BaseModel):
+    id: str
+    kind: str
+    status: Status
+    hash: str
+    version: int
+    updated: str
+    submitted_by: str | None
+    approved_hash: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    changed_at: datetime
+
+    @classmethod
+    def of(cls, view: ItemView) -> ItemOut:
+        return cls(id=view.item_id, kind=view.kind, status=view.status, hash=view.hash, version=view.version,
+                   updated=view.updated, submitted_by=view.submitted_by, approved_hash=view.approved_hash,
+                   approved_by=view.approved_by, approved_at=view.approved_at, changed_at=view.changed_at)
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str
+    hash: str
+    outcome: str
+    comment: str
+    reason: str
+
+
+class ItemDetail(BaseModel):
+    item: ItemOut
+    payload: dict[str, Any] | None
+    changes_since_approval: list[FieldChange] | None
+    history: list[AuditOut]
+
+
+class ActionIn(BaseModel):
+    action: Action
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="The content hash the actor reviewed.")
+    comment: str = Field(default="", max_length=4000)
+    version: int | None = Field(default=None, ge=1, description="The item version the actor saw, if known.")
+
+
+def _detail(review: Review, item_id: str) -> ItemDetail:
+    view = review.store.item(item_id)
+    return ItemDetail(
+        item=ItemOut.of(view),
+        payload=review.store.payload(item_id, view.hash),
+        changes_since_approval=review.store.changes_since_approval(item_id),
+        history=[AuditOut.model_validate(entry, from_attributes=True) for entry in review.store.history(item_id)],
+    )
+
+
+def _status_for(refusal: Refused) -> int:
+    if isinstance(refusal, NotPermitted):
+        return 403
+    if isinstance(refusal, CommentRequired):
+        return 422
+    return 409
+
+
+# ---- JSON API --------------------------------------------------------------------------------
+@router.get("/v1/review/items", response_model=list[ItemOut], tags=["review"])
+def api_items(review: ReviewDep, actor: TokenActor) -> list[ItemOut]:
+    """Every content item of this release with its review state, queue order."""
+    return [ItemOut.of(v) for v in review.store.items(set(review.items))]
+
+
+@router.get("/v1/review/items/{item_id}", response_model=ItemDetail, tags=["review"],
+            responses={404: {"description": "No such item"}})
+def api_item(item_id: str, review: ReviewDep, actor: TokenActor) -> ItemDetail:
+    """One item: state, current content, what changed since approval, and its audit history."""
+    try:
+        return _detail(review, item_id)
+    except UnknownItem as error:
+        raise HTTPException(404, str(error)) from None
+
+
+@router.post("/v1/review/items/{item_id}/actions", response_model=ItemOut, tags=["review"],
+             responses={403: {"description": "Role may not act"}, 404: {"description": "No such item"},
+                        409: {"description": "Not allowed from this state, four-eyes rule, or stale content"}})
+def api_act(item_id: str, body: ActionIn, review: ReviewDep, actor: TokenActor) -> ItemOut:
+    """Start review, approve, request changes or resubmit; the refusal reason is in `detail`."""
+    try:
+        view = review.store.act(item_id, body.action, actor, expected_hash=body.hash, comment=body.comment,
+                                expected_version=body.version)
+    except UnknownItem as error:
+        raise HTTPException(404, str(error)) from None
+    except Refused as refusal:
+        raise HTTPException(_status_for(refusal), str(refusal)) from None
+    return ItemOut.of(view)
+
+
+@router.get("/v1/review/audit.csv", response_class=PlainTextResponse, tags=["review"])
+def api_audit(review: ReviewDep, actor: TokenActor) -> Response:
+    """The whole audit trail as CSV (reviewers and admins)."""
+    _require(actor, REVIEWERS, "the audit export")
+    return _csv(review)
+
+
+def _csv(review: Review) -> Response:
+    return Response(review.store.export_csv(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="review-audit.csv"'})
+
+
+# ---- pages: sessions and CSRF ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Visitor:
+    actor: Actor
+    csrf: str
+    cookie: str
+
+
+def _visitor(request: Request, review: Review) -> Visitor | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    with review.store.reading() as session:
+        found = Accounts.session_actor(session, cookie)
+    return Visitor(found[0], found[1], cookie) if found else None
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"{PAGES}/login?next={quote(request.url.path)}", status_code=303)
+
+
+def _check_csrf(visitor: Visitor, token: str) -> None:
+    if not secrets.compare_digest(visitor.csrf.encode(), token.encode()):
+        raise HTTPException(403, "the form's security token is missing or out of date; reload the page and try again")
+
+
+def _safe_next(target: str) -> str:
+    """Only paths inside the review pages: no open redirect to another site."""
+    return target if target.startswith(f"{PAGES}") and not target.startswith("//") and "\\" not in target else PAGES
+
+
+@router.get(f"{PAGES}/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request, next: str = PAGES) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = _page(request, "login.html", {"csrf": token, "next": _safe_next(next), "error": None})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path=f"{PAGES}/login", secure=True,
+                        httponly=True, samesite="strict")
+    return response
+
+
+@router.post(f"{PAGES}/login", include_in_schema=False)
+def login(request: Request, review: ReviewDep, name: Annotated[str, Form()], password: Annotated[str, Form()],
+          csrf_token: Annotated[str, Form()], next: Annotated[str, Form()] = PAGES) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        raise HTTPException(403, "the sign-in form's security token is missing or out of date; reload the page")
+    with review.store.writing() as session:
+        actor = review.accounts.authenticate(session, name, password)
+        cookie = Accounts.open_session(session, actor)[0] if actor else None
+    if cookie is None:
+        return _page(request, "login.html", {"csrf": csrf_token, "next": _safe_next(next),
+                                             "error": "The name or password is not right."}, status_code=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path=PAGES,
+                        secure=True, httponly=True, samesite="lax")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PAGES}/login", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.post(f"{PAGES}/logout", include_in_schema=False)
+def logout(request: Request, review: ReviewDep, csrf_token: Annotated[str, Form()]) -> Response:
+    visitor = _visitor(request, review)
+    if visitor is not None:
+        _check_csrf(visitor, csrf_token)
+        with review.store.writing() as session:
+            Accounts.close_session(session, visitor.cookie)
+    response = RedirectResponse(f"{PAGES}/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PAGES, secure=True, httponly=True, samesite="lax")
+    return response
+
+
+# ---- pages -----------------------------------------------------------------------------------
+@router.get(PAGES, response_class=HTMLResponse, include_in_schema=False)
+def queue_page(request: Request, review: ReviewDep) -> Response:
+    visitor = _visitor(request, review)
+    if visitor is None:
+        return _to_login(request)
+    views = review.store.items(set(review.items))
+    counts = {status: sum(1 for v in views if v.status is status) for status in Status}
+    return _page(request, "queue.html", {"visitor": visitor, "items": views, "counts": counts})
+
+
+def _actions_for(actor: Actor, status: Status) -> list[Action]:
+    return [action for action, t in TRANSITIONS.items() if t.source is status and actor.role in t.roles]
+
+
+def _item_page(request: Request, review: Review, visitor: Visitor, item_id: str, *, error: str | None = None,
+               status_code: int = 200) -> Response:
+    try:
+        detail = _detail(review, item_id)
+    except UnknownItem as unknown:
+        raise HTTPException(404, str(unknown)) from None
+    item = detail.item
+    return _page(request, "item.html", {
+        "visitor": visitor, "detail": detail, "item": item, "actions": _actions_for(visitor.actor, item.status),
+        "payload_text": json.dumps(detail.payload, indent=2, sort_keys=True, ensure_ascii=False),
+        "needs_comment": {a for a, t in TRANSITIONS.items() if t.needs_comment},
+        "own_submission": item.submitted_by == visitor.actor.name, "error": error,
+    }, status_code=status_code)
+
+
+@router.get(PAGES + "/items/{item_id}", response_class=HTMLResponse, include_in_schema=False)
+def item_page(item_id: str, request: Request, review: ReviewDep) -> Response:
+    visitor = _visitor(request, review)
+    if visitor is None:
+        return _to_login(request)
+    return _item_page(request, review, visitor, item_id)
+
+
+@router.post(PAGES + "/items/{item_id}", include_in_schema=False)
+def item_action(item_id: str, request: Request, review: ReviewDep, action: Annotated[str, Form()],
+                hash: Annotated[str, Form()], version: Annotated[int, Form()], csrf_token: Annotated[str, Form()],
+                comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    visitor = _visitor(request, review)
+    if visitor is None:
+        raise HTTPException(401, "sign in first")
+    _check_csrf(visitor, csrf_token)
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise HTTPException(422, f"action must be one of {', '.join(a.value for a in Action)}") from None
+    try:
+        review.store.act(item_id, chosen, visitor.actor, expected_hash=hash, comment=comment,
+                         expected_version=version)
+    except UnknownItem as unknown:
+        raise HTTPException(404, str(unknown)) from None
+    except Refused as refusal:
+        return _item_page(request, review, visitor, item_id, error=str(refusal), status_code=_status_for(refusal))
+    return RedirectResponse(f"{PAGES}/items/{quote(item_id)}", status_code=303)
+
+
+@router.get(PAGES + "/audit.csv", include_in_schema=False)
+def audit_export(request: Request, review: ReviewDep) -> Response:
+    visitor = _visitor(request, review)
+    if visitor is None:
+        return _to_login(request)
+    if visitor.actor.role not in REVIEWERS:
+        raise HTTPException(403, "the audit export needs the role admin or reviewer")
+    return _csv(review)
+
+
+@router.get(PAGES + "/policy", response_class=HTMLResponse, include_in_schema=False)
+def policy_page(request: Request, review: ReviewDep) -> HTMLResponse:
+    return _page(request, "policy.html", {"visitor": _visitor(request, review)})

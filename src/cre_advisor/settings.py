@@ -1,0 +1,40 @@
+"""Server settings: where the data lives and which database holds it.
+
+Resolution order for each value: an explicit argument (a command-line option), then the
+environment (CRE_ADVISOR_DATA_DIR, CRE_ADVISOR_DATABASE_URL, CRE_ADVISOR_BENCH_ROUTES), then
+the embedded default (`./data` and an SQLite file inside it). Nothing here touches the disk;
+`ensure_data_dir` is called by whoever starts the server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "CRE_ADVISOR_DATA_DIR"
+DATABASE_URL_ENV = "CRE_ADVISOR_DATABASE_URL"
+BENCH_ROUTES_ENV = "CRE_ADVISOR_BENCH_ROUTES"
+DATABASE_FILE = "cre-advisor.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    bench_routes: bool = False
+
+    @classmethod
+    def resolve(cls, *, data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
+        """Settings from arguments, then environment, then the embedded defaults."""
+        directory = Path(data_dir or os.environ.get(DATA_DIR_ENV) or "data").expanduser().resolve()
+        url = database_url or os.environ.get(DATABASE_URL_ENV) or sqlite_url(directory / DATABASE_FILE)
+        bench = os.environ.get(BENCH_ROUTES_ENV, "").strip().lower() in ("1", "true", "yes")
+        return cls(data_dir=directory, database_url=url, bench_routes=bench)
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+pysqlite:///{path}"

@@ -1,0 +1,27 @@
+"""Alembic environment: runs revisions on the engine `store.database.migrate` hands over.
+
+Outside the server (the `alembic` command with `-x url=...`) an engine is made from that URL.
+SQLite uses batch mode so later revisions can alter tables.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from cre_advisor.store import saved_cases  # noqa: F401 - registers its tables on Base.metadata
+from cre_advisor.store.database import Base, create_database_engine
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:
+    engine = create_database_engine(context.get_x_argument(as_dictionary=True)["url"])
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

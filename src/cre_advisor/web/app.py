@@ -1,0 +1,71 @@
+"""`create_app(settings)`: the FastAPI application `cre-advisor serve` runs.
+
+It opens the database, applies every migration branch, and mounts the routers: the REST API,
+the bedside pages, the static files, and each optional feature router that is installed
+(a module in OPTIONAL_ROUTERS exposing `router`). Routers reach shared state through
+`request.app.state.settings` and `request.app.state.database`; none of them imports another.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from importlib.metadata import version
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from cre_advisor.settings import Settings
+from cre_advisor.store.database import Database
+from cre_advisor.web import api, pages
+from cre_advisor.web.errors import install_error_handlers
+
+STATIC_DIR = Path(__file__).parent / "static"
+OPTIONAL_ROUTERS = ("cre_advisor.web.cds_hooks", "cre_advisor.web.review", "cre_advisor.web.ask")
+
+
+def _optional_routers() -> list[object]:
+    """Routers of features that are present; a present module that fails to import is an error."""
+    found = []
+    for name in OPTIONAL_ROUTERS:
+        if importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name).router)
+    return found
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.resolve()
+    settings.ensure_data_dir()
+    database = Database(settings.database_url)
+    database.migrate()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="cre-advisor",
+        version=version("cre-advisor"),
+        summary="Treatment advice for carbapenem-resistant Enterobacterales infections in the ICU.",
+        description=(
+            "Decision support that shows its sources. Every answer carries the review status of the "
+            "content it used and supports, never replaces, clinical judgement and local guidance."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(api.health_router)
+    if settings.bench_routes:
+        app.include_router(api.bench_router)
+    for router in _optional_routers():
+        app.include_router(router)  # type: ignore[arg-type]
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
