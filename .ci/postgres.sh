@@ -41,12 +41,15 @@ _cre_pg_start() (
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
     _cre_pg_as_owner "$bindir/initdb" -D "$datadir/data" -U postgres -A trust \
-        --no-sync -E UTF8 --locale=C.UTF-8 >&2
+        --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
     # Trust only loopback TCP; no Unix-socket logins, no other host.
     printf 'host all postgres 127.0.0.1/32 trust\n' >"$datadir/data/pg_hba.conf"
-    _cre_pg_as_owner "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 60 \
+    if ! _cre_pg_as_owner "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 60 -s \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $datadir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-        start >&2
+        start >&2; then
+        tail -n 20 "$datadir/server.log" >&2
+        exit 1
+    fi
     "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres cre_advisor_test >&2
     echo "postgresql+psycopg://postgres@127.0.0.1:$port/cre_advisor_test"
     echo "$datadir"
@@ -55,7 +58,7 @@ _cre_pg_start() (
 _cre_pg_stop() {
     local datadir="${CRE_ADVISOR_TEST_POSTGRES_DIR:-}"
     [ -n "$datadir" ] && [ -d "$datadir/data" ] || { echo "postgres.sh: no cluster to stop" >&2; return 0; }
-    _cre_pg_as_owner "$(_cre_pg_bindir)/pg_ctl" -D "$datadir/data" -m fast -w stop >&2 || true
+    _cre_pg_as_owner "$(_cre_pg_bindir)/pg_ctl" -D "$datadir/data" -m fast -w -s stop >&2 || true
     rm -rf "$datadir"
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 from cre_advisor.case import Case, Reaction, Severity, Site
 from cre_advisor.dosing import DoseResult, dose_for
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
-from cre_advisor.knowledge.schema import Applies, Component, RegimenRow, Statement
+from cre_advisor.knowledge.schema import Applies, AvoidRule, Component, RegimenRow, Statement
 from cre_advisor.microbiology import (
     AgentResult,
     MechanismFinding,
@@ -96,6 +96,8 @@ class _Run:
     severe: bool = False
     excluded: dict[str, str] = field(default_factory=dict)
     cautions: dict[str, list[str]] = field(default_factory=dict)
+    facts: dict[str, object] = field(default_factory=dict)
+    avoid_rules: list[AvoidRule] | None = None
 
     def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...] = ()) -> None:
         self.trace.append(TraceEntry(step=name, finding=finding, citations=list(dict.fromkeys(citations))))
@@ -129,8 +131,8 @@ def recommend(
     """
     case = case if isinstance(case, Case) else Case.model_validate(case)
     run = _Run(case, knowledge or default_knowledge(), review_states or {}, strict)
-    check_scope(run)
     read_results(run)
+    check_scope(run)
     identify_mechanism(run)
     assess_renal(run)
     assess_severity(run)
@@ -152,9 +154,7 @@ def check_scope(run: _Run) -> None:
     carbapenems = ("meropenem", "imipenem-cilastatin", "ertapenem")
     if organism.family == "Morganellaceae":
         carbapenems = ("meropenem", "ertapenem")  # imipenem alone does not make these CRE
-    results = case.isolate.susceptibility
-    resistant = [a for a in carbapenems if a in results and results[a].interpretation is not None
-                 and results[a].interpretation.value in ("R", "I")]
+    resistant = [a for a in carbapenems if (r := run.reading.get(a)) is not None and r.category in ("R", "I")]
     if case.isolate.carbapenemase:
         basis = f"carbapenemase reported ({', '.join(case.isolate.carbapenemase)})"
     elif resistant:
@@ -185,6 +185,7 @@ def identify_mechanism(run: _Run) -> None:
         recent_cza=run.case.patient.recent_ceftazidime_avibactam, knowledge=run.kn,
     )
     run.mechanism = found
+    run.facts = _facts(run)
     for text in found.warnings:
         run.add(run.warnings, text)
     for text in found.missing_data:
@@ -218,7 +219,7 @@ def assess_severity(run: _Run) -> None:
 def select_candidates(run: _Run) -> list[_Candidate]:
     """Regimen rows of this profile for this mechanism group, site and severity."""
     assert run.mechanism is not None
-    rows = [row for row in run.kn.regimens if _applies(run, row.applies)]
+    rows = [row for row in run.kn.regimens_by_site[run.case.infection.site.value] if _applies(run, row.applies)]
     candidates = [
         _Candidate(row.id, row.tier, row.order, list(row.components), row.rationale.strip(),
                    list(row.citations), list(row.cautions))
@@ -344,10 +345,9 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
 def compile_safety(run: _Run, options: list[Option]) -> None:
     """What to avoid, warnings, monitoring and ICU notes for the options actually offered."""
     offered = {item.agent for o in options for item in o.regimen}
-    for rule in run.kn.avoid_rules:
-        if _applies(run, rule.applies):
-            run.used.add(rule.id)
-            run.avoid.append(Avoid(agents=list(rule.agents), reason=rule.reason.strip(), citations=list(rule.citations)))
+    for rule in _matching_avoid_rules(run):
+        run.used.add(rule.id)
+        run.avoid.append(Avoid(agents=list(rule.agents), reason=rule.reason.strip(), citations=list(rule.citations)))
     resistant = [r.agent for r in run.reading.results.values() if r.active is False and r.source != "intrinsic"]
     if resistant:
         run.avoid.append(Avoid(
@@ -389,7 +389,7 @@ def compile_safety(run: _Run, options: list[Option]) -> None:
             continue
         if statement.applies.agents_any and not offered & set(statement.applies.agents_any):
             continue
-        if _applies(run, statement.applies, agents=False):
+        if _applies(run, statement.applies):
             target = run.monitoring if statement.kind in ("monitoring", "icu_note") else run.warnings
             _say(run, statement, target)
     run.step(
@@ -414,27 +414,45 @@ def _say(run: _Run, statement: Statement, target: list[str]) -> None:
         run.add(target, statement.text["clinician"])
 
 
-def _applies(run: _Run, applies: Applies, *, agents: bool = True) -> bool:
-    """Whether a row's or statement's conditions hold for this case (empty field = any)."""
+def _facts(run: _Run) -> dict[str, object]:
+    """The case values `Applies` conditions test, computed once per run."""
     case, mech = run.case, run.mechanism
     assert mech is not None
-    checks = (
-        (applies.profiles, case.context.guideline_profile.value),
-        (applies.groups, mech.group),
-        (applies.sites, case.infection.site.value),
-        (applies.severities, case.infection.severity.value),
-        (applies.source_control, case.infection.source_control.value if case.infection.source_control else None),
-        (applies.renal_replacement, case.patient.renal_replacement.value),
-        (applies.basis, mech.basis),
-        (applies.organism_genera, run.kn.organism(case.isolate.organism).genus),
-    )
-    if any(allowed and value not in allowed for allowed, value in checks):
-        return False
+    infection = case.infection
+    return {
+        "profiles": case.context.guideline_profile.value,
+        "groups": mech.group,
+        "sites": infection.site.value,
+        "severities": infection.severity.value,
+        "source_control": infection.source_control.value if infection.source_control else None,
+        "renal_replacement": case.patient.renal_replacement.value,
+        "basis": mech.basis,
+        "organism_genera": run.kn.organism(case.isolate.organism).genus,
+    }
+
+
+def _applies(run: _Run, applies: Applies) -> bool:
+    """Whether a row's or statement's conditions hold for this case (empty field = any)."""
+    facts = run.facts
+    for name in _MATCHED_FIELDS:
+        allowed = getattr(applies, name)
+        if allowed and facts[name] not in allowed:
+            return False
     if applies.severe is not None and applies.severe != run.severe:
         return False
-    if applies.pregnant is not None and applies.pregnant != case.patient.pregnant:
+    if applies.pregnant is not None and applies.pregnant != run.case.patient.pregnant:
         return False
     return True
+
+
+_MATCHED_FIELDS = ("profiles", "groups", "sites", "severities", "source_control", "renal_replacement", "basis",
+                   "organism_genera")
+
+
+def _matching_avoid_rules(run: _Run) -> list[AvoidRule]:
+    if run.avoid_rules is None:
+        run.avoid_rules = [rule for rule in run.kn.avoid_rules if _applies(run, rule.applies)]
+    return run.avoid_rules
 
 
 def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
@@ -454,9 +472,7 @@ def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
         problem = _activity_problem(run, comp.agent, required=comp.agent in row.requires_tested)
         if problem is not None:
             return problem
-    for rule in run.kn.avoid_rules:
-        if not _applies(run, rule.applies):
-            continue
+    for rule in _matching_avoid_rules(run):
         hit = set(rule.agents) & set(cand.agents)
         if hit and (rule.scope == "any" or len(cand.treating()) == 1):
             return rule.reason.split(":")[0].strip().rstrip(".")
@@ -514,6 +530,8 @@ def _activity_problem(run: _Run, agent: str, *, required: bool) -> str | None:
         return None
     if result is not None and result.active is False:
         return "isolate not susceptible" if result.source != "intrinsic" else "intrinsic resistance"
+    if result is not None:
+        return "its result cannot be interpreted (see missing data)"  # an MIC given but not placed: never assume
     assert run.mechanism is not None
     expected = set(run.mechanism.enzymes) or set(EXPECTATION_BY_GROUP[run.mechanism.group])
     info = run.kn.agents[agent]
@@ -603,8 +621,9 @@ def _add_anaerobic_cover(run: _Run, candidates: list[_Candidate]) -> None:
 
 
 def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
-    """Severe infection: never a polymyxin, aminoglycoside or tetracycline alone (SPEC section 6)."""
-    if not run.severe:
+    """Severe infection outside the urinary tract: never a polymyxin, aminoglycoside or tetracycline
+    alone (SPEC section 6); in the urinary tract IDSA 2024 Q3.1-3.2 allow an aminoglycoside alone."""
+    if not run.severe or run.case.infection.site.value in run.kn.site_rules["urinary_sites"]:
         return candidates
     kept = []
     for cand in candidates:
@@ -628,7 +647,7 @@ def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], st
         if variant == "default" and result is not None and result.high_exposure and "high_exposure" in dosing.variants:
             variant = "high_exposure"
         dose = dose_for(comp.agent, renal=run.renal, patient=run.case.patient,
-                        site=run.case.infection.site.value, variant=variant, knowledge=run.kn)
+                        site=run.case.infection.site.value, variant=variant, route=comp.route, knowledge=run.kn)
         if dose.not_recommended:
             return [], f"{comp.agent} is not recommended for {dose.band} ({'; '.join(dose.notes)})"
         run.used.add(dosing.id)

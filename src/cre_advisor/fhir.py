@@ -61,8 +61,11 @@ def parse_resource(data: Any) -> Any:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise FhirInputError(f"{kind}/{data.get('id', '?')}: {where}: {first['msg']}") from error
+        loc, name = list(first["loc"]), f"{kind}/{data.get('id', '?')}"
+        if kind == "Bundle" and loc[:1] == ["entry"] and len(loc) > 2 and loc[2] == "resource":
+            entry = (data.get("entry") or [])[loc[1]].get("resource") or {}
+            name, loc = f"{entry.get('resourceType', '?')}/{entry.get('id', '?')} (Bundle entry {loc[1]})", loc[3:]
+        raise FhirInputError(f"{name}: {'.'.join(str(p) for p in loc)}: {first['msg']}") from error
 
 
 def resources_in(value: Any) -> Iterator[Any]:
@@ -270,7 +273,6 @@ class IsolateReading:
 
     organism: str
     organism_in_scope: bool
-    when: str
     susceptibility: dict[str, dict[str, Any]] = field(default_factory=dict)
     genes_detected: set[str] = field(default_factory=set)
     genes_tested: set[str] = field(default_factory=set)
@@ -389,12 +391,12 @@ def read_isolates(record: FhirRecord, codes: CodeMaps) -> list[IsolateReading]:
 
     isolates = []
     patient_genes = [g for o in _newest(record.observations) if (g := _gene(o, codes)) is not None]
-    for when, members in sorted(groups, key=lambda g: g[0], reverse=True):
+    for _, members in sorted(groups, key=lambda g: g[0], reverse=True):
         members = [m for m in members if _usable(m)]
         organism = next((found for m in members if (found := _organism(m, codes))), None)
         if organism is None:
             continue
-        reading = IsolateReading(organism=organism[0], organism_in_scope=organism[1], when=when)
+        reading = IsolateReading(organism=organism[0], organism_in_scope=organism[1])
         for observation in _newest(members):
             found = _susceptibility_agent(observation, codes)
             if found is None or found[0] in reading.susceptibility:
@@ -445,7 +447,6 @@ class FhirCase:
     missing_data: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
-    partial: dict[str, Any] = field(default_factory=dict)
     refusal: str | None = None
 
 
@@ -584,7 +585,7 @@ def case_from_fhir(record: FhirRecord, codes: CodeMaps, today: date) -> FhirCase
     partial = {"patient": patient, "infection": infection, "isolate": chosen_isolate.model_dump(mode="json", exclude_none=True)}
     found = FhirCase(
         case=None, isolate=chosen_isolate, is_cre=True, organism=chosen.organism, missing_data=missing, notes=notes,
-        needs=needs, partial=partial,
+        needs=needs,
     )
     if not needs:
         try:

@@ -1,6 +1,6 @@
 """Microbiology: what the laboratory sent, read as the engine needs it.
 
-Three jobs, each a thin reader over data files: an MIC string to a number with its
+Four jobs, each a thin reader over data files: an MIC string to a number with its
 comparator; an MIC to S/I/R through the breakpoint table the isolate names (rows in
 knowledge/breakpoints/); expected resistance that overrides a reported S
 (knowledge/expected_resistance.yaml); and the carbapenemase class from the reported genes
@@ -10,6 +10,7 @@ or, failing that, from the phenotype. Nothing here chooses a drug or a dose.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.case import Context, Enzyme, Isolate
 from cre_advisor.knowledge.breakpoint_tables import BreakpointRow, BreakpointTable, Scheme
-from cre_advisor.knowledge.expected_resistance import load_expected_resistance
+from cre_advisor.knowledge.microbiology_data import (
+    ExpectedResistance,
+    MechanismData,
+    load_expected_resistance,
+    load_mechanism_data,
+)
 from cre_advisor.knowledge.loader import Knowledge, Organism, default_knowledge
 
 _MIC = re.compile(r"^\s*(<=|>=|<|>|=|≤|≥)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:/\s*\d+(?:\.\d+)?)?\s*(?:mg/l)?\s*$", re.I)
@@ -68,7 +74,7 @@ class AgentResult(BaseModel):
     mic_mg_l: float | None = None
     comparator: str | None = Field(default=None, description="'=', '<=', '<', '>', '>=' with mic_mg_l.")
     source: Literal["reported", "interpreted", "intrinsic"]
-    table: str | None = Field(default=None, description="Breakpoint table that interpreted the MIC, e.g. 'EUCAST-2026 (v16.1)'.")
+    table: str | None = Field(default=None, description="Table that read the MIC, e.g. 'EUCAST-2026 (v16.1)'.")
     scheme: Scheme | None = Field(default=None, description="Whose letters: EUCAST 'I' is active, CLSI 'I' is not.")
     breakpoint_s: float | None = None
     breakpoint_r: float | None = None
@@ -161,7 +167,7 @@ def organism_names(organism: Organism) -> tuple[str, str, str]:
 
 
 @dataclass(frozen=True)
-class Interpretation:
+class MicInterpretation:
     """An MIC read against one table: the category (None when no breakpoint) and why."""
 
     category: Category | None
@@ -173,40 +179,85 @@ class Interpretation:
     def citations(self) -> tuple[str, ...]:
         return self.row.citations if self.row is not None else ()
 
+    def as_result(self, agent: str, mic: Mic) -> AgentResult:
+        row = self.row
+        return AgentResult(
+            agent=agent, category=self.category, mic_mg_l=mic.value, comparator=mic.comparator,
+            source="interpreted", table=self.table.label, scheme=self.table.scheme,
+            breakpoint_s=None if row is None else row.s_le, breakpoint_r=None if row is None else row.r_gt,
+            note=self.note, citations=self.citations,
+        )
+
 
 def interpret_mic(
     table: BreakpointTable, agent: str, mic: Mic, organism: Organism, site: str | None
-) -> Interpretation:
+) -> MicInterpretation:
     """Read one MIC against the row this organism and site select, saying which row and why."""
     row = table.select(agent, organism_names(organism), site)
     if row is None:
-        scopes = "; ".join(r.scope_text for r in table.rows_for(agent))
+        scopes = "; ".join(table.scope_of(r) for r in table.rows_for(agent))
         reason = (
             f"no {table.id} breakpoint for {agent} in {organism.name}"
             + (f" at site '{site}'" if site else "")
             + (f" (the table covers: {scopes})" if scopes else " (agent not in the table)")
         )
-        return Interpretation(None, None, table, reason)
+        return MicInterpretation(None, None, table, reason)
     if row.no_breakpoint is not None:
-        return Interpretation(None, row, table, f"no breakpoint for {agent} ({row.scope_text}): {row.no_breakpoint}")
+        reason = f"no breakpoint for {agent} ({table.scope_of(row)}): {row.no_breakpoint}"
+        return MicInterpretation(None, row, table, reason)
+    assert row.s_le is not None and row.r_gt is not None
     category = categorise(mic, row)
     limits = f"S <= {row.s_le:g}, R > {row.r_gt:g} mg/L"
-    bracket = "; bracketed breakpoint: see the note before relying on it" if row.bracketed else ""
     if category is None:
         note = (
-            f"MIC {format_mic(mic)} mg/L cannot be placed against {limits} ({row.scope_text}); "
+            f"MIC {format_mic(mic)} mg/L cannot be placed against {limits} ({table.scope_of(row)}); "
             "ask the laboratory for an on-scale MIC"
         )
     else:
-        note = f"MIC {format_mic(mic)} mg/L -> {category} by {table.label}, {row.scope_text}: {limits}{bracket}"
-    return Interpretation(category, row, table, note)
+        bracket = "; bracketed breakpoint" if row.bracketed else ""
+        note = f"MIC {format_mic(mic)} mg/L -> {category} by {table.label}, {table.scope_of(row)}: {limits}{bracket}"
+    return MicInterpretation(category, row, table, note)
+
+
+@lru_cache(maxsize=4096)
+def expected_resistance(organism: Organism, agent: str, knowledge: Knowledge) -> tuple[ExpectedResistance, ...]:
+    """The expected-resistance rules that name this organism and agent (cached: a finite table lookup)."""
+    rules = load_expected_resistance(knowledge.directory).for_organism(organism_names(organism))
+    return tuple(rule for rule in rules if agent in rule.agents)
+
+
+def apply_expected_resistance(
+    result: AgentResult | None, agent: str, organism: Organism, knowledge: Knowledge
+) -> tuple[AgentResult | None, list[str]]:
+    """The result after expected resistance, and the warnings that explain any change.
+
+    An expected-resistant agent becomes R (source "intrinsic") even without a result; reduced
+    activity only adds a warning to a result that exists.
+    """
+    warnings: list[str] = []
+    for rule in expected_resistance(organism, agent, knowledge):
+        if rule.kind == "reduced_activity":
+            if result is not None:
+                warnings.append(f"{agent} in {organism.name}: {rule.note}")
+            continue
+        if result is not None and result.category in ("S", "I"):
+            warnings.append(
+                f"{agent}: {result.category} for {organism.name}, which is {rule.note}; treated as resistant - "
+                "ask the laboratory to check the identification and the result"
+            )
+        mic_fields = {} if result is None else {"mic_mg_l": result.mic_mg_l, "comparator": result.comparator}
+        result = AgentResult(
+            agent=agent, category="R", source="intrinsic", note=f"{organism.name}: {rule.note}",
+            citations=rule.citations, **mic_fields,
+        )
+    return result, warnings
 
 
 def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> SusceptibilityReading:
     """Every agent's category for this isolate at this site, with the trace of how it was read.
 
     A reported S/I/R is taken as the laboratory's word; an MIC without a letter is interpreted
-    with the table named in `isolate.breakpoints`. Expected resistance then overrides.
+    with the table named in `isolate.breakpoints`. Expected resistance then overrides both.
     """
     organism = knowledge.organism(isolate.organism)
     tables = knowledge.breakpoint_tables
@@ -219,80 +270,70 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
 
     for agent, entry in isolate.susceptibility.items():
         mic = None if entry.mic_mg_l is None else parse_mic(entry.mic_mg_l)
-        mic_fields = {} if mic is None else {"mic_mg_l": mic.value, "comparator": mic.comparator}
-        interpreted = None
-        if mic is not None and table is not None:
-            interpreted = interpret_mic(table, agent, mic, organism, site)
+        interpreted = None if mic is None or table is None else interpret_mic(table, agent, mic, organism, site)
+        if interpreted is not None:
             reading._cite(*interpreted.citations)
-        row_fields = {}
-        if interpreted is not None and interpreted.row is not None:
-            row_fields = {"breakpoint_s": interpreted.row.s_le, "breakpoint_r": interpreted.row.r_gt}
-
         if entry.interpretation is not None:
-            category = entry.interpretation.value
-            note = None
-            if interpreted is not None and interpreted.category not in (None, category):
-                note = f"reported {category}, but {interpreted.note}"
-                reading.warnings.append(f"{agent}: laboratory reported {category}; {interpreted.note}; the reported category is used")
-            reading.results[agent] = AgentResult(
-                agent=agent, category=category, source="reported", scheme=scheme, note=note, **mic_fields,
-                **row_fields, table=None if interpreted is None else table.label if table else None,
-                citations=() if interpreted is None else interpreted.citations,
-            )
-            reading.trace.append(f"{agent}: {category} as reported by the laboratory")
-            continue
-
-        assert mic is not None  # an entry has an MIC, an interpretation, or both
-        if table is None:
-            reading.results[agent] = AgentResult(
-                agent=agent, category=None, source="interpreted", scheme=scheme, **mic_fields,
-                note=f"{table_id} is not loaded; supply the laboratory's table to interpret raw MICs",
+            result = _reported(agent, entry.interpretation.value, mic, scheme, interpreted)
+            reading.trace.append(f"{agent}: {result.category} as reported by the laboratory")
+            if result.note:
+                reading.warnings.append(f"{agent}: {result.note}; the reported category is used")
+        elif interpreted is None:
+            assert mic is not None  # an entry holds an MIC, an interpretation, or both
+            result = AgentResult(
+                agent=agent, category=None, mic_mg_l=mic.value, comparator=mic.comparator, source="interpreted",
+                scheme=scheme, note=f"{table_id} is not loaded: raw MICs cannot be interpreted",
             )
             reading.missing_data.append(
-                f"{agent}: S/I/R from the laboratory, or its {table_id} table (set CRE_ADVISOR_BREAKPOINTS)"
+                f"{agent}: the laboratory's S/I/R, or its {table_id} table (set CRE_ADVISOR_BREAKPOINTS)"
             )
-            continue
-        assert interpreted is not None
-        reading.results[agent] = AgentResult(
-            agent=agent, category=interpreted.category, source="interpreted", table=table.label,
-            scheme=scheme, note=interpreted.note, citations=interpreted.citations, **mic_fields, **row_fields,
-        )
-        reading.trace.append(f"{agent}: {interpreted.note}")
-        if interpreted.category is None:
-            reading.missing_data.append(f"{agent}: {interpreted.note}")
-        elif interpreted.row is not None and interpreted.row.bracketed:
-            reading.warnings.append(f"{agent}: {_bracket_warning(interpreted.row)}")
+        else:
+            assert mic is not None
+            result = interpreted.as_result(agent, mic)
+            reading.trace.append(f"{agent}: {interpreted.note}")
+            if result.category is None:
+                reading.missing_data.append(f"{agent}: {interpreted.note}")
+            elif interpreted.row is not None and interpreted.row.bracketed:
+                reading.warnings.append(f"{agent}: {' '.join(interpreted.row.notes)}")
+        reading.results[agent] = result
 
     _apply_expected_resistance(reading, organism, knowledge)
     return reading
 
 
-def _bracket_warning(row: BreakpointRow) -> str:
-    notes = " ".join(row.notes)
-    return f"the breakpoint used is bracketed in the table ({row.scope_text}). {notes}".strip()
+def _reported(
+    agent: str, category: Category, mic: Mic | None, scheme: Scheme, interpreted: MicInterpretation | None
+) -> AgentResult:
+    """The laboratory's letter, with its MIC and a note when the table reads the MIC otherwise."""
+    note = None
+    if interpreted is not None and interpreted.category not in (None, category):
+        note = f"laboratory reported {category}, but {interpreted.note}"
+    row = None if interpreted is None else interpreted.row
+    return AgentResult(
+        agent=agent, category=category, source="reported", scheme=scheme, note=note,
+        mic_mg_l=None if mic is None else mic.value, comparator=None if mic is None else mic.comparator,
+        table=None if interpreted is None else interpreted.table.label,
+        breakpoint_s=None if row is None else row.s_le, breakpoint_r=None if row is None else row.r_gt,
+        citations=() if interpreted is None else interpreted.citations,
+    )
 
 
 def _apply_expected_resistance(reading: SusceptibilityReading, organism: Organism, knowledge: Knowledge) -> None:
-    """Expected resistance makes the agent R whatever was reported; reduced activity only warns."""
-    table = load_expected_resistance(knowledge.directory)
-    for rule in table.for_organism(organism_names(organism)):
-        reading._cite(*rule.citations)
-        for agent in rule.agents:
-            before = reading.results.get(agent)
-            if rule.kind == "reduced_activity":
-                if before is not None:
-                    reading.warnings.append(f"{agent} in {organism.name}: {rule.note}")
-                continue
-            if before is not None and before.category in ("S", "I"):
-                reading.warnings.append(
-                    f"{agent}: reported {before.category} for {organism.name}, which is expected to be "
-                    f"resistant ({rule.note}); treated as resistant - ask the laboratory to check identification and result"
-                )
-            mic_fields = {} if before is None else {"mic_mg_l": before.mic_mg_l, "comparator": before.comparator}
-            reading.results[agent] = AgentResult(
-                agent=agent, category="R", source="intrinsic", note=rule.note, citations=rule.citations, **mic_fields
-            )
-            reading.trace.append(f"{agent}: R, expected resistant phenotype of {organism.name}")
+    """Every agent the organism is expected to resist, and every tested agent, through the rules."""
+    rules = load_expected_resistance(knowledge.directory).for_organism(organism_names(organism))
+    agents = dict.fromkeys([*reading.results, *(a for rule in rules for a in rule.agents)])
+    for agent in agents:
+        before = reading.results.get(agent)
+        after, warnings = apply_expected_resistance(before, agent, organism, knowledge)
+        if after is not None and after is not before:
+            # what was said about reading this agent's result no longer matters: it is R by nature
+            for notes in (reading.missing_data, reading.warnings):
+                notes[:] = [n for n in notes if not n.startswith(f"{agent}:")]
+            reading.results[agent] = after
+            reading.trace.append(f"{agent}: R, {after.note}")
+        reading.warnings.extend(warnings)
+        if warnings or after is not before:
+            reading._cite(*(c for rule in expected_resistance(organism, agent, knowledge) for c in rule.citations))
 
 
 # ---- carbapenemase class ------------------------------------------------------------------
@@ -308,37 +349,26 @@ _Q_KPC = "idsa-2024:Q3.4"
 _Q_MBL = "idsa-2024:Q3.5"
 _Q_OXA48 = "idsa-2024:Q3.6"
 _Q_CZA_RESISTANCE = "idsa-2024:Q3.7"
-_EUCAST_SCREEN = "eucast-resistance-mechanisms-2017:carbapenemase screening cut-off"
-_MEROPENEM_SCREEN_MG_L = 0.125  # EUCAST screening cut-off: above it, look for a carbapenemase
-_CARBAPENEM_S_MG_L = 1.0  # idsa-2024 Q3.3: "meropenem-susceptible" for CRE means MIC <= 1 mg/L
-
-# What each rapid test looks for; a negative result excludes only these.
-_PANELS: dict[str, tuple[str, ...]] = {
-    "xpert_carba_r": ("KPC", "NDM", "VIM", "OXA-48", "IMP"),
-    "ng_test_carba_5": ("KPC", "OXA-48-like", "VIM", "IMP", "NDM"),
-}
-_TEST_NAMES = {
-    "xpert_carba_r": "Xpert Carba-R (PCR)",
-    "ng_test_carba_5": "NG-Test CARBA 5 (lateral flow)",
-    "other_pcr": "PCR",
-    "phenotypic": "phenotypic carbapenemase test",
-    "whole_genome": "whole-genome sequencing",
-}
+_PHENOTYPE_LIMITS = (
+    "a phenotype that suggests no carbapenemase does not exclude enzymes that rapid panels miss (GES, IMI, SME); "
+    "a carbapenemase test settles it"
+)
 _ORDER_TEST = (
     "carbapenemase test (PCR such as Xpert Carba-R, or lateral flow such as NG-Test CARBA 5) "
     "to settle the mechanism"
 )
-# idsa-2024: US carbapenemase-producing CRE, approximate shares (VIM/IMP under 1-2%)
-_US_DISTRIBUTION: dict[Enzyme, float] = {Enzyme.KPC: 0.86, Enzyme.NDM: 0.09, Enzyme.OXA48: 0.04, Enzyme.VIM: 0.01}
 _GROUP_OF: dict[Enzyme, Group] = {
-    Enzyme.KPC: "kpc", Enzyme.OXA48: "oxa48", Enzyme.NDM: "mbl", Enzyme.VIM: "mbl", Enzyme.IMP: "mbl", Enzyme.GES: "kpc",
+    Enzyme.KPC: "kpc", Enzyme.OXA48: "oxa48", Enzyme.GES: "kpc",
+    Enzyme.NDM: "mbl", Enzyme.VIM: "mbl", Enzyme.IMP: "mbl",
 }
 _NOT_COVERED: dict[Group, str] = {
-    "kpc": "metallo-beta-lactamases (NDM, VIM, IMP), against which ceftazidime-avibactam, meropenem-vaborbactam "
-    "and imipenem-relebactam are inactive, and OXA-48-like enzymes, which vaborbactam and relebactam do not inhibit",
-    "oxa48": "metallo-beta-lactamases (NDM, VIM, IMP), against which ceftazidime-avibactam is inactive",
-    "mbl": "the possibility that the isolate carries a serine carbapenemase only, for which the KPC and "
-    "OXA-48-like tables hold better-studied options",
+    "kpc": "it does not cover metallo-beta-lactamases (NDM, VIM, IMP), against which ceftazidime-avibactam, "
+    "meropenem-vaborbactam and imipenem-relebactam are inactive, nor OXA-48-like enzymes, which vaborbactam and "
+    "relebactam do not inhibit",
+    "oxa48": "it does not cover metallo-beta-lactamases (NDM, VIM, IMP), against which ceftazidime-avibactam is "
+    "inactive",
+    "mbl": "if the isolate turns out to carry a serine carbapenemase only, the KPC or OXA-48-like regimen table "
+    "applies",
 }
 
 
@@ -376,17 +406,19 @@ def classify_mechanism(
     knowledge: Knowledge | None = None,
 ) -> MechanismFinding:
     """The mechanism from reported genes; else from the phenotype; else empiric from epidemiology."""
-    organism = (knowledge or default_knowledge()).organism(isolate.organism)
+    knowledge = knowledge or default_knowledge()
+    organism = knowledge.organism(isolate.organism)
+    data = load_mechanism_data(knowledge.directory)
     if isolate.carbapenemase:
-        finding = _from_genes(isolate)
+        finding = _from_genes(isolate, data)
     elif isolate.carbapenemase is not None:
-        finding = _tested_negative(isolate, reading, organism)
+        finding = _tested_negative(isolate, reading, organism, data)
     else:
-        finding = _from_phenotype(reading, organism) or _empiric(reading, context)
+        finding = _from_phenotype(reading, organism, data) or _empiric(reading, context, data)
     extra = _imipenem_only_warning(reading, organism)
     if extra:
         finding.warnings.append(extra)
-        finding.citations.append("eucast-expected-resistant-phenotypes")
+        finding.citations.append("eucast-bp-16.1:Enterobacterales/Carbapenems")
     if recent_cza:
         finding.warnings.append(
             "recent ceftazidime-avibactam exposure or a known ceftazidime-avibactam-resistant CRE: prefer a "
@@ -396,11 +428,11 @@ def classify_mechanism(
     return finding
 
 
-def _from_genes(isolate: Isolate) -> MechanismFinding:
+def _from_genes(isolate: Isolate, data: MechanismData) -> MechanismFinding:
     enzymes = list(isolate.carbapenemase or ())
     names = [e.value for e in enzymes]
-    test = _TEST_NAMES.get(isolate.carbapenemase_test.value) if isolate.carbapenemase_test else None
-    how = f"reported ({test})" if test else "reported"
+    panel = data.panels.get(isolate.carbapenemase_test.value) if isolate.carbapenemase_test else None
+    how = f"reported ({panel.name})" if panel else "reported"
     warnings: list[str] = []
     if any(e in _MBL for e in enzymes):
         others = [e.value for e in enzymes if e not in _MBL]
@@ -446,13 +478,17 @@ def _from_genes(isolate: Isolate) -> MechanismFinding:
     )
 
 
-def _carbapenems_low(reading: SusceptibilityReading, organism: Organism) -> tuple[bool | None, str]:
+def _carbapenems_low(
+    reading: SusceptibilityReading, organism: Organism, data: MechanismData
+) -> tuple[bool | None, str]:
     """Whether meropenem and imipenem MICs are <= 1 mg/L with ertapenem not susceptible.
 
     Imipenem is left out for Morganellaceae: its MICs are raised there by nature.
     """
     agents = ["meropenem"] if _is_morganellaceae(organism) else ["meropenem", "imipenem-cilastatin"]
-    lows = [mic_at_most(reading.get(a), _CARBAPENEM_S_MG_L) for a in agents]
+    limit = data.carbapenem_susceptible_for_cre.mic_le
+    assert limit is not None
+    lows = [mic_at_most(reading.get(a), limit) for a in agents]
     ertapenem = _category(reading, "ertapenem")
     ertapenem_ns = None if ertapenem is None else ertapenem != "S"
     verdicts = [*lows, ertapenem_ns]
@@ -463,28 +499,32 @@ def _carbapenems_low(reading: SusceptibilityReading, organism: Organism) -> tupl
     return True, ""
 
 
-def _tested_negative(isolate: Isolate, reading: SusceptibilityReading, organism: Organism) -> MechanismFinding:
-    test = isolate.carbapenemase_test.value if isolate.carbapenemase_test else None
-    panel = _PANELS.get(test or "")
-    name = _TEST_NAMES.get(test or "", "carbapenemase test")
-    if test == "whole_genome":
+def _tested_negative(
+    isolate: Isolate, reading: SusceptibilityReading, organism: Organism, data: MechanismData
+) -> MechanismFinding:
+    panel = data.panels.get(isolate.carbapenemase_test.value) if isolate.carbapenemase_test else None
+    name = panel.name if panel else "carbapenemase test"
+    if panel is not None and panel.complete:
         caveat = None
     else:
-        looked_for = f" (looks for {', '.join(panel)})" if panel else ""
+        looked_for = f" (looks for {', '.join(panel.targets)})" if panel and panel.targets else ""
         caveat = (
-            f"a negative {name}{looked_for} does not exclude carbapenemases outside its panel (GES, IMI, SME and "
-            "other rare enzymes); if the phenotype suggests a carbapenemase, ask for further testing"
+            f"a negative {name}{looked_for} does not exclude carbapenemases outside its panel (GES, IMI, SME "
+            "and other rare enzymes); if the phenotype suggests a carbapenemase, ask for further testing"
         )
-    low, missing = _carbapenems_low(reading, organism)
+    low, missing = _carbapenems_low(reading, organism, data)
     missing_data: list[str] = []
     if low:
         group: Group = "non_carbapenemase_carbapenem_s"
-        detail = "meropenem" + ("" if _is_morganellaceae(organism) else " and imipenem") + " MIC <= 1 mg/L with ertapenem not susceptible"
+        carbapenems = "meropenem" if _is_morganellaceae(organism) else "meropenem and imipenem"
+        detail = f"{carbapenems} MIC <= 1 mg/L with ertapenem not susceptible"
     else:
         group = "non_carbapenemase"
         detail = "no carbapenem with MIC <= 1 mg/L" if low is False else "carbapenem MICs incomplete"
         if low is None:
-            missing_data.append(f"MIC of {missing} (meropenem and imipenem MIC <= 1 mg/L would allow extended-infusion meropenem)")
+            missing_data.append(
+                f"MIC of {missing} (meropenem and imipenem MIC <= 1 mg/L would allow extended-infusion meropenem)"
+            )
     explanation = f"no carbapenemase found by {name}; {detail}"
     return MechanismFinding(
         class_="non_carbapenemase", enzymes=[], basis="reported", group=group, explanation=explanation,
@@ -493,7 +533,9 @@ def _tested_negative(isolate: Isolate, reading: SusceptibilityReading, organism:
     )
 
 
-def _from_phenotype(reading: SusceptibilityReading, organism: Organism) -> MechanismFinding | None:
+def _from_phenotype(
+    reading: SusceptibilityReading, organism: Organism, data: MechanismData
+) -> MechanismFinding | None:
     """SPEC section 2 patterns, in order; None when none applies."""
     cza = _category(reading, "ceftazidime-avibactam")
     mev = _category(reading, "meropenem-vaborbactam")
@@ -503,15 +545,11 @@ def _from_phenotype(reading: SusceptibilityReading, organism: Organism) -> Mecha
     imr_r = True if morganellaceae else imr == "R"
     imr_s = True if morganellaceae else imr == "S"
     used = "ceftazidime-avibactam, meropenem-vaborbactam" + ("" if morganellaceae else " and imipenem-relebactam")
-    missing = [_ORDER_TEST]
-    meropenem = reading.get("meropenem")
-    if meropenem is not None and mic_at_most(meropenem, _MEROPENEM_SCREEN_MG_L) is False:
-        missing = [
-            f"{_ORDER_TEST}; the meropenem MIC is above the EUCAST carbapenemase screening cut-off "
-            f"({_MEROPENEM_SCREEN_MG_L:g} mg/L)"
-        ]
-
-    screen_cite = [_EUCAST_SCREEN] if missing[0] != _ORDER_TEST else []
+    screen = data.carbapenemase_screening
+    assert screen.agent is not None and screen.mic_gt is not None
+    above_screen = mic_at_most(reading.get(screen.agent), screen.mic_gt) is False
+    missing = [f"{_ORDER_TEST}; {screen.text}" if above_screen else _ORDER_TEST]
+    screen_cite = list(screen.citations) if above_screen else []
 
     def inferred(
         class_: MechanismClass, group: Group, explanation: str, cite: str, warnings: tuple[str, ...] = ()
@@ -524,42 +562,58 @@ def _from_phenotype(reading: SusceptibilityReading, organism: Organism) -> Mecha
         )
 
     if cza == "R" and mev == "R" and imr_r:
-        return inferred("metallo_beta_lactamase", "mbl", f"resistant to {used}: metallo-beta-lactamase suspected", _Q_MBL)
+        return inferred(
+            "metallo_beta_lactamase", "mbl", f"resistant to {used}: metallo-beta-lactamase suspected", _Q_MBL
+        )
     if cza == "S" and mev == "R" and imr_r:
         return inferred(
             "serine_carbapenemase", "oxa48",
             "ceftazidime-avibactam susceptible but meropenem-vaborbactam"
-            + ("" if morganellaceae else " and imipenem-relebactam") + " resistant: OXA-48-like carbapenemase suspected",
+            + ("" if morganellaceae else " and imipenem-relebactam")
+            + " resistant: OXA-48-like carbapenemase suspected",
             _Q_OXA48,
         )
-    low, _ = _carbapenems_low(reading, organism)
+    low, _ = _carbapenems_low(reading, organism, data)
     if low:
         return inferred(
             "non_carbapenemase", "non_carbapenemase_carbapenem_s",
             "ertapenem not susceptible with meropenem" + ("" if morganellaceae else " and imipenem")
             + " MIC <= 1 mg/L: carbapenemase unlikely (under 3% in US data)",
             _Q_ERTAPENEM_ONLY,
-            warnings=("OXA-48-like producers can have low meropenem MICs; where OXA-48-like enzymes are common the US figure does not apply",),
+            warnings=(
+                _PHENOTYPE_LIMITS,
+                "OXA-48-like producers can have low meropenem MICs; where OXA-48-like enzymes are common the US "
+                "figure does not apply",
+            ),
         )
     if cza == "S" and mev == "S" and imr_s:
-        return inferred("unknown", "kpc", f"susceptible to {used}: KPC or a non-carbapenemase mechanism likely", _Q_KPC)
+        return inferred(
+            "unknown", "kpc", f"susceptible to {used}: KPC or a non-carbapenemase mechanism likely", _Q_KPC,
+            warnings=(_PHENOTYPE_LIMITS,),
+        )
     return None
 
 
-def _empiric(reading: SusceptibilityReading, context: Context) -> MechanismFinding:
+def _empiric(reading: SusceptibilityReading, context: Context, data: MechanismData) -> MechanismFinding:
     local = context.local_carbapenemase_distribution
-    distribution = dict(local) if local else _US_DISTRIBUTION
-    source = "the local carbapenemase distribution" if local else "the US distribution in IDSA 2024 (KPC about 86%, NDM 9%, OXA-48-like 4%, VIM/IMP under 1-2%)"
+    us = data.us_distribution
+    distribution = {Enzyme(k): v for k, v in (local or {Enzyme(e): v for e, v in us.shares.items()}).items()}
+    source = "the local carbapenemase distribution" if local else us.text
     enzyme = max(distribution, key=lambda e: distribution[e])
     group = _GROUP_OF[enzyme]
-    why = "no carbapenemase result" + (" and the susceptibility results fit no phenotype pattern" if reading.results else " and no susceptibility results")
+    results = "the susceptibility results fit no phenotype pattern" if reading.results else "no susceptibility results"
+    why = f"no carbapenemase result and {results}"
     explanation = f"empiric: {why}; the most common enzyme in {source} is {enzyme.value}"
     return MechanismFinding(
         class_="unknown", enzymes=[], basis="empiric", group=group, explanation=explanation,
         trace=f"mechanism: {explanation}; regimen table: {group}",
-        missing_data=[_ORDER_TEST, "susceptibility results including ceftazidime-avibactam, meropenem-vaborbactam, imipenem-relebactam and cefiderocol"],
-        warnings=[f"the choice is empiric (regimen table {group}); it does not cover {_NOT_COVERED[group]}"],
-        citations=[_Q_MECHANISM],
+        missing_data=[
+            _ORDER_TEST,
+            "susceptibility results including ceftazidime-avibactam, meropenem-vaborbactam, imipenem-relebactam "
+            "and cefiderocol",
+        ],
+        warnings=[f"the choice is empiric (regimen table {group}): {_NOT_COVERED[group]}"],
+        citations=[_Q_MECHANISM] if local else list(dict.fromkeys([_Q_MECHANISM, *us.citations])),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 DATA_DIR_ENV = "CRE_ADVISOR_DATA_DIR"
 DATABASE_URL_ENV = "CRE_ADVISOR_DATABASE_URL"
 BENCH_ROUTES_ENV = "CRE_ADVISOR_BENCH_ROUTES"
+STRICT_REVIEW_ENV = "CRE_ADVISOR_STRICT_REVIEW"
 DATABASE_FILE = "cre-advisor.db"
 
 
@@ -22,18 +23,30 @@ DATABASE_FILE = "cre-advisor.db"
 class Settings:
     data_dir: Path
     database_url: str
-    bench_routes: bool = False
+    strict_review: bool = False  # answers use board-approved knowledge items only
+    bench_routes: bool = False  # mounts POST /v1/_bench/parse for bench/http.py
 
     @classmethod
-    def resolve(cls, *, data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
+    def resolve(
+        cls, *, data_dir: str | Path | None = None, database_url: str | None = None, strict_review: bool | None = None
+    ) -> Settings:
         """Settings from arguments, then environment, then the embedded defaults."""
         directory = Path(data_dir or os.environ.get(DATA_DIR_ENV) or "data").expanduser().resolve()
         url = database_url or os.environ.get(DATABASE_URL_ENV) or sqlite_url(directory / DATABASE_FILE)
-        bench = os.environ.get(BENCH_ROUTES_ENV, "").strip().lower() in ("1", "true", "yes")
-        return cls(data_dir=directory, database_url=url, bench_routes=bench)
+        strict = _flag(STRICT_REVIEW_ENV) if strict_review is None else strict_review
+        return cls(data_dir=directory, database_url=url, strict_review=strict, bench_routes=_flag(BENCH_ROUTES_ENV))
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{name}={value!r}: use 1/true/yes or 0/false/no")
 
 
 def sqlite_url(path: Path) -> str:

@@ -60,7 +60,6 @@ class BreakpointRow(_Data):
     r_gt: float | None = Field(default=None, gt=0)
     bracketed: bool = False
     no_breakpoint: str | None = None
-    screening_only: bool = False
     notes: tuple[str, ...] = ()
     citations: tuple[str, ...] = Field(min_length=1)
 
@@ -82,12 +81,16 @@ class BreakpointRow(_Data):
             keys & {o.lower() for o in self.exclude_organisms}
         )
 
-    @property
-    def scope_text(self) -> str:
+    def scope_text(self, other_sites: Iterable[str] = ()) -> str:
+        """Who and where the row applies, e.g. 'Enterobacterales; indications other than meningitis'."""
         organisms = ", ".join(self.organisms)
         if self.exclude_organisms:
             organisms += f" except {', '.join(self.exclude_organisms)}"
-        sites = ", ".join(s.replace("_", " ") for s in self.sites) or "all indications"
+        others = sorted({s.replace("_", " ") for s in other_sites})
+        if self.sites:
+            sites = ", ".join(s.replace("_", " ") for s in self.sites)
+        else:
+            sites = f"indications other than {' or '.join(others)}" if others else "all indications"
         return f"{organisms}; {sites}"
 
 
@@ -108,6 +111,11 @@ class BreakpointTable(_Data):
     def rows_for(self, agent: str) -> tuple[BreakpointRow, ...]:
         return tuple(r for r in self.rows if r.agent == agent)
 
+    def scope_of(self, row: BreakpointRow) -> str:
+        """The row's scope in words; a general row names the sites that have their own rows."""
+        siblings = (s for r in self.rows_for(row.agent) if r.sites and not row.sites for s in r.sites)
+        return row.scope_text(siblings)
+
     def select(self, agent: str, organism_names: Iterable[str], site: str | None) -> BreakpointRow | None:
         """The row for this agent, organism and site: a site-specific row wins over a general one.
 
@@ -124,7 +132,9 @@ class BreakpointTable(_Data):
         else:
             chosen = [r for r in candidates if not r.sites]
         if len(chosen) > 1:
-            raise ValueError(f"{self.id}: {len(chosen)} rows fit {agent} for {names[0]} at site '{site}'; fix the table")
+            raise ValueError(
+                f"{self.id}: {len(chosen)} rows fit {agent} for {names[0]} at site '{site}'; fix the table"
+            )
         return chosen[0] if chosen else None
 
 

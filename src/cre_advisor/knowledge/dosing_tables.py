@@ -51,10 +51,15 @@ class DoseRow(Bounds):
     dose_mg: float | None = Field(default=None, gt=0)
     dose_mg_per_kg: float | None = Field(default=None, gt=0)
     daily_dose_mg: float | None = Field(default=None, gt=0, description="Split evenly by interval_h.")
+    daily_dose_mg_per_kg: float | None = Field(default=None, gt=0, description="Split evenly by interval_h.")
+    daily_dose_by_formula: bool = Field(default=False, description="Daily dose from the variant's maintenance_formula.")
+    dose_mg_per_kg_max: float | None = Field(default=None, gt=0, description="Upper end when the source gives a range.")
+    daily_dose_mg_per_kg_max: float | None = Field(default=None, gt=0, description="Upper end of a daily range.")
     interval_h: float | None = Field(default=None, gt=0, description="None: a single dose.")
     infusion_h: float | None = Field(default=None, gt=0)
     loading_dose_mg: float | None = Field(default=None, gt=0)
     loading_dose_mg_per_kg: float | None = Field(default=None, gt=0)
+    loading_dose_mg_per_kg_max: float | None = Field(default=None, gt=0, description="Upper end of a loading range.")
     composition: str | None = Field(default=None, description="Components of a combined product, shown beside the dose.")
     not_recommended: str | None = None
     individualise: str | None = None
@@ -63,21 +68,32 @@ class DoseRow(Bounds):
 
     @model_validator(mode="after")
     def _one_dose(self) -> DoseRow:
-        doses = [d for d in (self.dose_mg, self.dose_mg_per_kg, self.daily_dose_mg) if d is not None]
+        doses = [
+            d for d in (self.dose_mg, self.dose_mg_per_kg, self.daily_dose_mg, self.daily_dose_mg_per_kg,
+                        self.daily_dose_by_formula or None) if d is not None
+        ]
         if self.not_recommended or self.individualise:
-            if doses:
+            if doses or self.loading_dose_mg or self.loading_dose_mg_per_kg:
                 raise ValueError(f"{self.band}: a not_recommended/individualise row carries no dose")
         elif len(doses) != 1:
-            raise ValueError(f"{self.band}: give exactly one of dose_mg, dose_mg_per_kg, daily_dose_mg")
-        if self.daily_dose_mg is not None and self.interval_h is None:
-            raise ValueError(f"{self.band}: daily_dose_mg needs interval_h")
+            raise ValueError(
+                f"{self.band}: give exactly one of dose_mg, dose_mg_per_kg, daily_dose_mg, daily_dose_mg_per_kg, "
+                "daily_dose_by_formula"
+            )
+        daily = self.daily_dose_mg or self.daily_dose_mg_per_kg or self.daily_dose_by_formula
+        if daily and self.interval_h is None:
+            raise ValueError(f"{self.band}: a daily dose needs interval_h to split it")
         return self
+
+    @property
+    def per_kg(self) -> bool:
+        return bool(self.dose_mg_per_kg or self.daily_dose_mg_per_kg or self.loading_dose_mg_per_kg)
 
 
 class WeightRule(_Data):
     """Which body weight a mg/kg dose uses."""
 
-    basis: Literal["actual", "ideal", "lower_of_actual_ideal", "actual_or_adjusted"]
+    basis: Literal["actual", "ideal", "actual_or_adjusted"]
     adjusted_above_ibw_ratio: float | None = Field(
         default=None, gt=1, description="actual_or_adjusted: adjusted weight when actual > ratio x IBW."
     )
@@ -97,6 +113,16 @@ class LoadingFormula(_Data):
     target_css_mg_l: float = Field(gt=0)
     factor_l_per_kg: float = Field(gt=0)
     max_mg: float = Field(gt=0)
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class MaintenanceFormula(_Data):
+    """Daily dose = target Css,avg x 10^(slope x CrCl + intercept) (colistin, Nation 2017 equation 2)."""
+
+    name: Literal["colistin_nation_2017"]
+    target_css_mg_l: float = Field(gt=0)
+    slope: float = Field(gt=0)
+    intercept: float
     citations: tuple[str, ...] = Field(min_length=1)
 
 
@@ -129,6 +155,7 @@ class Variant(_Data):
     hemodialysis: DoseRow | None = None
     crrt: tuple[DoseRow, ...] = ()
     loading_formula: LoadingFormula | None = None
+    maintenance_formula: MaintenanceFormula | None = None
     alt_unit: AltUnit | None = None
     child_pugh_c: HepaticChange | None = None
     notes: tuple[str, ...] = ()
@@ -137,12 +164,16 @@ class Variant(_Data):
     def _consistent(self) -> Variant:
         if not self.renal_adjusted and len(self.bands) != 1:
             raise ValueError("a variant without renal adjustment has exactly one band")
-        per_kg = any(
-            r.dose_mg_per_kg or r.loading_dose_mg_per_kg for r in (*self.bands, *self.crrt, self.hemodialysis) if r
-        )
-        if (per_kg or self.loading_formula) and self.weight is None:
+        rows = [r for r in (*self.bands, *self.crrt, self.hemodialysis) if r is not None]
+        if (any(r.per_kg for r in rows) or self.loading_formula) and self.weight is None:
             raise ValueError("a variant with mg/kg doses names its weight rule")
+        if any(r.daily_dose_by_formula for r in rows) and self.maintenance_formula is None:
+            raise ValueError("daily_dose_by_formula needs the variant's maintenance_formula")
         return self
+
+    def serves(self, route: str) -> bool:
+        """Whether this variant is given by `route` (a variant may read 'IV/PO')."""
+        return route.upper() in self.route.upper().split("/")
 
 
 class AgentDosing(Item):

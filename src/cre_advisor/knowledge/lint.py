@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cre_advisor.knowledge.loader import Knowledge, load_knowledge
+from cre_advisor.knowledge.microbiology_data import microbiology_citations
 
 ENGINE_STATEMENTS = (
     "disclaimer", "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
@@ -95,6 +96,10 @@ def check_knowledge(directory: str | Path | None = None) -> LintReport:
     for table_agent, table in kn.dosing.agents.items():
         agent(table.id, table_agent)
         cite(table.id, _nested_citations(table.model_dump(include={"variants"})))
+    for owner, citations, agents in microbiology_citations(kn):
+        cite(owner, citations)
+        for name in agents:
+            agent(owner, name)
     for statement_id in ENGINE_STATEMENTS:
         if statement_id not in kn.statements:
             report.problems.append(f"statement '{statement_id}' is fired by the engine but missing")

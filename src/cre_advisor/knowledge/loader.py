@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
@@ -22,6 +22,7 @@ from cre_advisor.knowledge.schema import (
     Item,
     Reference,
     RegimenRow,
+    SiteName,
     Statement,
 )
 
@@ -85,6 +86,11 @@ class Knowledge:
         self.avoid_rules: tuple[AvoidRule, ...] = tuple(
             AvoidRule.model_validate(r) for r in _with_defaults(regimens["avoid"], item_defaults)
         )
+        self.regimens_by_site: dict[str, tuple[RegimenRow, ...]] = {
+            site: tuple(r for r in self.regimens if not r.applies.sites or site in r.applies.sites)
+            for site in get_args(SiteName)
+        }
+        """Rows that can apply at each site: the engine's first cut, so it tests few conditions."""
         self.combination = CombinationRules.model_validate({**item_defaults, **regimens["combination"]})
         self.site_rules: dict[str, Any] = regimens["site_rules"]
 
@@ -104,6 +110,7 @@ class Knowledge:
             for row in organisms["out_of_scope"]
             for name in (row["name"], *row.get("synonyms", ()))
         }
+        self.organism_names: tuple[str, ...] = tuple(row["name"] for row in organisms["enterobacterales"])
 
         from cre_advisor.knowledge.dosing_tables import load_dosing_tables
         from cre_advisor.knowledge.breakpoint_tables import load_breakpoint_tables

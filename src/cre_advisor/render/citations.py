@@ -31,14 +31,17 @@ class NumberedReference:
     locators: tuple[str, ...]
 
     @property
-    def text(self) -> str:
-        """One line in the usual order: authors. title. source (year). link."""
+    def citation(self) -> str:
+        """Authors. Title. Source and year. (The link is separate so HTML can make it a link.)"""
         ref = self.reference
         if ref is None:
-            return f"{self.ref_id} (not found in this knowledge base's reference list)"
+            return f"{self.ref_id} (not found in this knowledge base's reference list)."
         source = ref.source if str(ref.year) in ref.source else f"{ref.source}, {ref.year}"
-        parts = [f"{ref.authors.rstrip('.')}.", f"{ref.title.rstrip('.')}.", f"{source.rstrip('.')}."]
-        return " ".join(parts + ([self.link] if self.link else []))
+        return " ".join([f"{ref.authors.rstrip('.')}.", f"{ref.title.rstrip('.')}.", f"{source.rstrip('.')}."])
+
+    @property
+    def text(self) -> str:
+        return f"{self.citation} {self.link}" if self.link else self.citation
 
     @property
     def link(self) -> str | None:

@@ -11,11 +11,12 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cre_advisor.review.models import ApiToken, User, WebSession, utcnow
@@ -53,8 +54,11 @@ class Accounts:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self.hasher = hasher or PasswordHasher()
-        # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-        self._decoy = self.hasher.hash(secrets.token_hex(16))
+
+    @cached_property
+    def _decoy(self) -> str:
+        """Verified against when the name is unknown, so a wrong name costs as long as a wrong password."""
+        return self.hasher.hash(secrets.token_hex(16))
 
     def add_user(self, session: Session, name: str, role: str, password: str) -> Actor:
         if not NAME_PATTERN.match(name):
@@ -71,18 +75,20 @@ class Accounts:
         session.flush()
         return _actor(user)
 
-    def set_active(self, session: Session, name: str, active: bool) -> None:
+    @staticmethod
+    def set_active(session: Session, name: str, active: bool) -> None:
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             raise AccountError(f"no user named '{name}'")
         user.active = active
 
-    def users(self, session: Session) -> list[User]:
+    @staticmethod
+    def users(session: Session) -> list[User]:
         return list(session.scalars(select(User).order_by(User.name)))
 
     def authenticate(self, session: Session, name: str, password: str) -> Actor | None:
         """The user if the name and password match an active account, else None."""
-        user = session.scalar(select(User).where(User.name == name))
+        user = session.scalar(select(User).where(User.name == name)) if NAME_PATTERN.match(name) else None
         try:
             self.hasher.verify(user.password_hash if user else self._decoy, password)
         except (VerificationError, InvalidHashError):
@@ -104,6 +110,17 @@ class Accounts:
         return token
 
     @staticmethod
+    def revoke_tokens(session: Session, name: str) -> int:
+        """Revoke every live token of `name`; returns how many."""
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise AccountError(f"no user named '{name}'")
+        live = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+        for token in live:
+            token.revoked_at = utcnow()
+        return len(live)
+
+    @staticmethod
     def token_actor(session: Session, token: str) -> Actor | None:
         row = session.execute(
             select(User)
@@ -114,8 +131,9 @@ class Accounts:
 
     @staticmethod
     def open_session(session: Session, actor: Actor, now: datetime | None = None) -> tuple[str, str]:
-        """A new browser session for `actor`: (cookie value, CSRF token)."""
+        """A new browser session for `actor`: (cookie value, CSRF token); expired sessions are removed."""
         now = now or utcnow()
+        session.execute(delete(WebSession).where(WebSession.expires_at <= now))
         cookie = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         session.add(

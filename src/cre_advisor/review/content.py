@@ -106,7 +106,7 @@ def content_items(knowledge: Knowledge) -> dict[str, ContentItem]:
     for item in _items(knowledge):
         if item.id in items:
             raise ValueError(
-                f"content id '{item.id}' is used by a {items[item.id].kind} and a {item.kind}; "
+                f"content id '{item.id}' is used twice ({items[item.id].kind} and {item.kind}); "
                 "every knowledge item needs its own id"
             )
         items[item.id] = item

@@ -13,14 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from cre_advisor.review.accounts import Actor
 from cre_advisor.review.content import ContentItem
@@ -29,8 +32,18 @@ from cre_advisor.review.models import AuditEntry, ContentVersion, ReviewItem, ut
 from cre_advisor.review.workflow import Action, Refused, StaleContent, Status, target_of
 
 RELEASE_ACTOR = "knowledge-release"
+STATES_TTL = 1.0  # seconds another process's review actions may take to reach recommendations here
 AUDIT_COLUMNS = ("id", "at", "item_id", "actor", "action", "from_status", "to_status", "hash", "outcome",
                  "comment", "reason")
+
+
+@dataclass
+class _Snapshot:
+    """Stored states as read at `read_at`, and the engine mappings computed from them."""
+
+    read_at: float
+    stored: dict[str, tuple[Status, str, str | None]]
+    states: dict[int, tuple[Mapping[str, ContentItem], Mapping[str, Status]]] = field(default_factory=dict)
 
 
 class UnknownItem(LookupError):
@@ -65,6 +78,7 @@ class ReviewStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._snapshot: _Snapshot | None = None
 
     # ---- transactions ----------------------------------------------------------------------
     @contextmanager
@@ -81,6 +95,7 @@ class ReviewStore:
             try:
                 yield session
                 session.commit()
+                self._snapshot = None
             except BaseException:
                 session.rollback()
                 raise
@@ -99,23 +114,28 @@ class ReviewStore:
     def _sync(self, items: Mapping[str, ContentItem]) -> list[str]:
         now = utcnow()
         changed: list[str] = []
+        versions: list[dict] = []
+        new_items: list[dict] = []
+        entries: list[dict] = []
         with self.writing() as session:
             rows = {row.item_id: row for row in session.scalars(select(ReviewItem).with_for_update())}
-            known = set(session.execute(select(ContentVersion.item_id, ContentVersion.hash)).tuples())
+            known = {(i, h) for i, h in session.execute(select(ContentVersion.item_id, ContentVersion.hash))}
             for item in items.values():
                 if (item.id, item.hash) not in known:
-                    session.add(ContentVersion(item_id=item.id, hash=item.hash, first_seen=now,
-                                               payload=json.dumps(item.payload, sort_keys=True)))
+                    versions.append({"item_id": item.id, "hash": item.hash, "first_seen": now,
+                                     "payload": json.dumps(item.payload, sort_keys=True)})
                 row = rows.get(item.id)
                 if row is None:
-                    session.add(ReviewItem(item_id=item.id, kind=item.kind, status=Status.submitted.value,
-                                           current_hash=item.hash, content_updated=item.updated, changed_at=now))
-                    self._audit(session, item.id, RELEASE_ACTOR, "released", None, Status.submitted, item.hash, now)
+                    new_items.append({"item_id": item.id, "kind": item.kind, "status": Status.submitted.value,
+                                      "current_hash": item.hash, "content_updated": item.updated,
+                                      "changed_at": now, "version": 1})
+                    entries.append(self._entry(item.id, RELEASE_ACTOR, "released", None, Status.submitted,
+                                               item.hash, now))
                     changed.append(item.id)
                 elif row.current_hash != item.hash:
-                    self._audit(session, item.id, RELEASE_ACTOR, "content_changed", Status(row.status),
-                                Status.submitted, item.hash, now,
-                                comment=f"content hash changed from {row.current_hash[:12]}")
+                    entries.append(self._entry(item.id, RELEASE_ACTOR, "content_changed", Status(row.status),
+                                               Status.submitted, item.hash, now,
+                                               comment=f"content hash changed from {row.current_hash[:12]}"))
                     row.status = Status.submitted.value
                     row.current_hash = item.hash
                     row.content_updated = item.updated
@@ -124,6 +144,10 @@ class ReviewStore:
                     changed.append(item.id)
                 elif row.content_updated != item.updated:
                     row.content_updated = item.updated
+            session.flush()
+            for model, values in ((ContentVersion, versions), (ReviewItem, new_items), (AuditEntry, entries)):
+                if values:
+                    session.execute(insert(model), values)
         return changed
 
     # ---- people acting ---------------------------------------------------------------------
@@ -133,6 +157,14 @@ class ReviewStore:
 
         Raises UnknownItem, or a workflow.Refused subclass after writing the refusal to the audit trail.
         """
+        try:
+            return self._act(item_id, action, actor, expected_hash, comment, expected_version)
+        except StaleDataError:
+            # Only reachable if a write slipped past the row lock; the version column caught it.
+            raise StaleContent(f"someone acted on '{item_id}' at the same moment; reload it") from None
+
+    def _act(self, item_id: str, action: Action, actor: Actor, expected_hash: str, comment: str,
+             expected_version: int | None) -> ItemView:
         refusal: Refused | None = None
         with self.writing() as session:
             row = session.scalars(select(ReviewItem).where(ReviewItem.item_id == item_id).with_for_update()).first()
@@ -149,11 +181,12 @@ class ReviewStore:
                                    submitted_by=row.submitted_by, comment=comment)
             except Refused as refused:
                 refusal = refused
-                self._audit(session, item_id, actor.name, action.value, status, status, row.current_hash, now,
-                            comment=comment, outcome="refused", reason=str(refused))
+                session.add(AuditEntry(**self._entry(item_id, actor.name, action.value, status, status,
+                                                     row.current_hash, now, comment=comment, outcome="refused",
+                                                     reason=str(refused))))
             else:
-                self._audit(session, item_id, actor.name, action.value, status, target, row.current_hash, now,
-                            comment=comment)
+                session.add(AuditEntry(**self._entry(item_id, actor.name, action.value, status, target,
+                                                     row.current_hash, now, comment=comment)))
                 row.status = target.value
                 row.changed_at = now
                 if target is Status.approved:
@@ -167,12 +200,12 @@ class ReviewStore:
         return view
 
     @staticmethod
-    def _audit(session: Session, item_id: str, actor: str, action: str, source: Status | None, target: Status,
-               content_hash: str, now: datetime, *, comment: str = "", outcome: str = "applied",
-               reason: str = "") -> None:
-        session.add(AuditEntry(item_id=item_id, at=now, actor=actor, action=action,
-                               from_status=source.value if source else None, to_status=target.value,
-                               hash=content_hash, comment=comment, outcome=outcome, reason=reason))
+    def _entry(item_id: str, actor: str, action: str, source: Status | None, target: Status, content_hash: str,
+               now: datetime, *, comment: str = "", outcome: str = "applied", reason: str = "") -> dict:
+        """One audit row: who, when, which action, from which state to which, on which content."""
+        return {"item_id": item_id, "at": now, "actor": actor, "action": action,
+                "from_status": source.value if source else None, "to_status": target.value,
+                "hash": content_hash, "comment": comment, "outcome": outcome, "reason": reason}
 
     # ---- reading ---------------------------------------------------------------------------
     def item(self, item_id: str) -> ItemView:
@@ -212,24 +245,35 @@ class ReviewStore:
         current = self.payload(item_id, view.hash)
         return diff(approved, current)
 
-    def review_states(self, items: Mapping[str, ContentItem]) -> dict[str, Status]:
+    def review_states(self, items: Mapping[str, ContentItem]) -> Mapping[str, Status]:
         """The engine's view: each item's state, counting an approval only for the hash it approved.
 
         An item the store has not seen yet, or whose content differs from the stored hash, is
-        `submitted`. One query over the item table (one row per content item, not per action).
+        `submitted`. The stored states are read at most once per STATES_TTL seconds (and again
+        after any write through this store), because every recommendation asks. A lag can only
+        show an item as less reviewed than it is: approval is left only by a content change,
+        and content is compared here, against `items`, on every call.
         """
-        with self.reading() as session:
-            rows = session.execute(
-                select(ReviewItem.item_id, ReviewItem.status, ReviewItem.current_hash, ReviewItem.approved_hash)
-            ).tuples()
-            stored = {item_id: (Status(status), current, approved) for item_id, status, current, approved in rows}
+        snapshot = self._snapshot
+        if snapshot is None or time.monotonic() - snapshot.read_at >= STATES_TTL:
+            with self.reading() as session:
+                rows = session.execute(
+                    select(ReviewItem.item_id, ReviewItem.status, ReviewItem.current_hash, ReviewItem.approved_hash)
+                )
+                stored = {item_id: (Status(status), current, approved) for item_id, status, current, approved in rows}
+            snapshot = self._snapshot = _Snapshot(time.monotonic(), stored)
+        cached = snapshot.states.get(id(items))
+        if cached is not None and cached[0] is items:
+            return cached[1]
         states: dict[str, Status] = {}
         for item in items.values():
-            status, current, approved = stored.get(item.id, (Status.submitted, item.hash, None))
+            status, current, approved = snapshot.stored.get(item.id, (Status.submitted, item.hash, None))
             if current != item.hash or (status is Status.approved and approved != item.hash):
                 status = Status.submitted
             states[item.id] = status
-        return states
+        view = MappingProxyType(states)
+        snapshot.states[id(items)] = (items, view)
+        return view
 
     def export_csv(self) -> str:
         """The whole audit trail as CSV, oldest first, one row per action."""

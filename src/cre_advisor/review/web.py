@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
@@ -38,12 +39,13 @@ from cre_advisor.review.workflow import (
     Refused,
     Role,
     Status,
+    parse_action,
 )
 
 SESSION_COOKIE = "cre_review_session"
 LOGIN_CSRF_COOKIE = "cre_review_login_csrf"
 PAGES = "/review"
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 templates.env.globals["STATUS_LABELS"] = {
     Status.submitted: "Submitted", Status.under_review: "Under review",
     Status.changes_requested: "Changes requested", Status.approved: "Approved",
@@ -59,7 +61,13 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-router = APIRouter()
+# Text PostgreSQL can store: no NUL characters (a 422 instead of a database error).
+NO_NUL = r"^[^\x00]*$"
+ItemId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+
+TOKEN_REFUSED = {401: {"description": "No API token, or an unknown, revoked or disabled one"}}
+api = APIRouter(prefix="/v1/review", tags=["review"], responses=TOKEN_REFUSED)
+pages = APIRouter(prefix=PAGES, include_in_schema=False)
 
 
 # ---- the store, opened once per application --------------------------------------------------
@@ -87,7 +95,7 @@ def review_of(app: FastAPI) -> Review:
     return review
 
 
-def review_states_for(app: FastAPI) -> dict[str, Status]:
+def review_states_for(app: FastAPI) -> Mapping[str, Status]:
     """What `cre_advisor.recommend(..., review_states=...)` needs, for this application's database."""
     review = review_of(app)
     return review.store.review_states(review.items)
@@ -167,7 +175,7 @@ class ItemDetail(BaseModel):
 class ActionIn(BaseModel):
     action: Action
     hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="The content hash the actor reviewed.")
-    comment: str = Field(default="", max_length=4000)
+    comment: str = Field(default="", max_length=4000, pattern=NO_NUL)
     version: int | None = Field(default=None, ge=1, description="The item version the actor saw, if known.")
 
 
@@ -190,15 +198,14 @@ def _status_for(refusal: Refused) -> int:
 
 
 # ---- JSON API --------------------------------------------------------------------------------
-@router.get("/v1/review/items", response_model=list[ItemOut], tags=["review"])
+@api.get("/items", response_model=list[ItemOut])
 def api_items(review: ReviewDep, actor: TokenActor) -> list[ItemOut]:
     """Every content item of this release with its review state, queue order."""
     return [ItemOut.of(v) for v in review.store.items(set(review.items))]
 
 
-@router.get("/v1/review/items/{item_id}", response_model=ItemDetail, tags=["review"],
-            responses={404: {"description": "No such item"}})
-def api_item(item_id: str, review: ReviewDep, actor: TokenActor) -> ItemDetail:
+@api.get("/items/{item_id}", response_model=ItemDetail, responses={404: {"description": "No such item"}})
+def api_item(item_id: ItemId, review: ReviewDep, actor: TokenActor) -> ItemDetail:
     """One item: state, current content, what changed since approval, and its audit history."""
     try:
         return _detail(review, item_id)
@@ -206,10 +213,10 @@ def api_item(item_id: str, review: ReviewDep, actor: TokenActor) -> ItemDetail:
         raise HTTPException(404, str(error)) from None
 
 
-@router.post("/v1/review/items/{item_id}/actions", response_model=ItemOut, tags=["review"],
-             responses={403: {"description": "Role may not act"}, 404: {"description": "No such item"},
-                        409: {"description": "Not allowed from this state, four-eyes rule, or stale content"}})
-def api_act(item_id: str, body: ActionIn, review: ReviewDep, actor: TokenActor) -> ItemOut:
+@api.post("/items/{item_id}/actions", response_model=ItemOut,
+          responses={403: {"description": "Role may not act"}, 404: {"description": "No such item"},
+                     409: {"description": "Not allowed from this state, four-eyes rule, or stale content"}})
+def api_act(item_id: ItemId, body: ActionIn, review: ReviewDep, actor: TokenActor) -> ItemOut:
     """Start review, approve, request changes or resubmit; the refusal reason is in `detail`."""
     try:
         view = review.store.act(item_id, body.action, actor, expected_hash=body.hash, comment=body.comment,
@@ -221,7 +228,9 @@ def api_act(item_id: str, body: ActionIn, review: ReviewDep, actor: TokenActor) 
     return ItemOut.of(view)
 
 
-@router.get("/v1/review/audit.csv", response_class=PlainTextResponse, tags=["review"])
+@api.get("/audit.csv", response_class=Response,
+         responses={200: {"content": {"text/csv": {}}, "description": "One row per action, oldest first"},
+                    403: {"description": "Authors may not export"}})
 def api_audit(review: ReviewDep, actor: TokenActor) -> Response:
     """The whole audit trail as CSV (reviewers and admins)."""
     _require(actor, REVIEWERS, "the audit export")
@@ -267,10 +276,11 @@ def _check_csrf(visitor: Visitor, token: str) -> None:
 
 def _safe_next(target: str) -> str:
     """Only paths inside the review pages: no open redirect to another site."""
-    return target if target.startswith(f"{PAGES}") and not target.startswith("//") and "\\" not in target else PAGES
+    inside = target == PAGES or target.startswith(f"{PAGES}/")
+    return target if inside and "\\" not in target else PAGES
 
 
-@router.get(f"{PAGES}/login", response_class=HTMLResponse, include_in_schema=False)
+@pages.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = PAGES) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
     response = _page(request, "login.html", {"csrf": token, "next": _safe_next(next), "error": None})
@@ -279,9 +289,9 @@ def login_page(request: Request, next: str = PAGES) -> HTMLResponse:
     return response
 
 
-@router.post(f"{PAGES}/login", include_in_schema=False)
+@pages.post("/login")
 def login(request: Request, review: ReviewDep, name: Annotated[str, Form()], password: Annotated[str, Form()],
-          csrf_token: Annotated[str, Form()], next: Annotated[str, Form()] = PAGES) -> Response:
+          csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = PAGES) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         raise HTTPException(403, "the sign-in form's security token is missing or out of date; reload the page")
@@ -298,8 +308,8 @@ def login(request: Request, review: ReviewDep, name: Annotated[str, Form()], pas
     return response
 
 
-@router.post(f"{PAGES}/logout", include_in_schema=False)
-def logout(request: Request, review: ReviewDep, csrf_token: Annotated[str, Form()]) -> Response:
+@pages.post("/logout")
+def logout(request: Request, review: ReviewDep, csrf_token: Annotated[str, Form()] = "") -> Response:
     visitor = _visitor(request, review)
     if visitor is not None:
         _check_csrf(visitor, csrf_token)
@@ -311,7 +321,7 @@ def logout(request: Request, review: ReviewDep, csrf_token: Annotated[str, Form(
 
 
 # ---- pages -----------------------------------------------------------------------------------
-@router.get(PAGES, response_class=HTMLResponse, include_in_schema=False)
+@pages.get("", response_class=HTMLResponse)
 def queue_page(request: Request, review: ReviewDep) -> Response:
     visitor = _visitor(request, review)
     if visitor is None:
@@ -340,26 +350,26 @@ def _item_page(request: Request, review: Review, visitor: Visitor, item_id: str,
     }, status_code=status_code)
 
 
-@router.get(PAGES + "/items/{item_id}", response_class=HTMLResponse, include_in_schema=False)
-def item_page(item_id: str, request: Request, review: ReviewDep) -> Response:
+@pages.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(item_id: ItemId, request: Request, review: ReviewDep) -> Response:
     visitor = _visitor(request, review)
     if visitor is None:
         return _to_login(request)
     return _item_page(request, review, visitor, item_id)
 
 
-@router.post(PAGES + "/items/{item_id}", include_in_schema=False)
-def item_action(item_id: str, request: Request, review: ReviewDep, action: Annotated[str, Form()],
-                hash: Annotated[str, Form()], version: Annotated[int, Form()], csrf_token: Annotated[str, Form()],
-                comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
+@pages.post("/items/{item_id}")
+def item_action(item_id: ItemId, request: Request, review: ReviewDep, action: Annotated[str, Form()],
+                hash: Annotated[str, Form()], version: Annotated[int, Form()],
+                csrf_token: Annotated[str, Form()] = "", comment: Annotated[str, Form(max_length=4000, pattern=NO_NUL)] = "") -> Response:
     visitor = _visitor(request, review)
     if visitor is None:
         raise HTTPException(401, "sign in first")
     _check_csrf(visitor, csrf_token)
     try:
-        chosen = Action(action)
-    except ValueError:
-        raise HTTPException(422, f"action must be one of {', '.join(a.value for a in Action)}") from None
+        chosen = parse_action(action)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
     try:
         review.store.act(item_id, chosen, visitor.actor, expected_hash=hash, comment=comment,
                          expected_version=version)
@@ -370,7 +380,7 @@ def item_action(item_id: str, request: Request, review: ReviewDep, action: Annot
     return RedirectResponse(f"{PAGES}/items/{quote(item_id)}", status_code=303)
 
 
-@router.get(PAGES + "/audit.csv", include_in_schema=False)
+@pages.get("/audit.csv")
 def audit_export(request: Request, review: ReviewDep) -> Response:
     visitor = _visitor(request, review)
     if visitor is None:
@@ -380,6 +390,11 @@ def audit_export(request: Request, review: ReviewDep) -> Response:
     return _csv(review)
 
 
-@router.get(PAGES + "/policy", response_class=HTMLResponse, include_in_schema=False)
+@pages.get("/policy", response_class=HTMLResponse)
 def policy_page(request: Request, review: ReviewDep) -> HTMLResponse:
     return _page(request, "policy.html", {"visitor": _visitor(request, review)})
+
+
+router = APIRouter()
+router.include_router(api)
+router.include_router(pages)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -82,11 +82,12 @@ class SavedCaseLink(BaseModel):
     response_class=JSONResponse,
     responses={200: {"model": Recommendation, "description": "The Recommendation, as `cre-advisor recommend --json` prints it."}},
 )
-async def post_recommendation(case: Case) -> JSONResponse:
+async def post_recommendation(case: Case, request: Request) -> Response:
     try:
-        return JSONResponse(services.recommend(case).model_dump(mode="json"))
+        recommendation = services.recommend(case, request.app)
     except ValueError as exc:
         return unprocessable(str(exc))
+    return Response(recommendation.model_dump_json(), media_type="application/json")
 
 
 @router.post("/dose", summary="Dose of one agent for this renal function")

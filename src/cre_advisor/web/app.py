@@ -3,16 +3,17 @@
 It opens the database, applies every migration branch, and mounts the routers: the REST API,
 the bedside pages, the static files, and each optional feature router that is installed
 (a module in OPTIONAL_ROUTERS exposing `router`). Routers reach shared state through
-`request.app.state.settings` and `request.app.state.database`; none of them imports another.
+`request.app.state`: `settings`, `database`, and `review_states` (None, or a callable giving
+the advisory board's state of each knowledge item, which every door passes to the engine).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from importlib.metadata import version
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -24,7 +25,8 @@ from cre_advisor.web import api, pages
 from cre_advisor.web.errors import install_error_handlers
 
 STATIC_DIR = Path(__file__).parent / "static"
-OPTIONAL_ROUTERS = ("cre_advisor.web.cds_hooks", "cre_advisor.web.review", "cre_advisor.web.ask")
+REVIEW_MODULE = "cre_advisor.review.web"
+OPTIONAL_ROUTERS = ("cre_advisor.web.cds_hooks", REVIEW_MODULE, "cre_advisor.web.ask")
 
 
 def _optional_routers() -> list[object]:
@@ -34,6 +36,14 @@ def _optional_routers() -> list[object]:
         if importlib.util.find_spec(name) is not None:
             found.append(importlib.import_module(name).router)
     return found
+
+
+def _review_states(app: FastAPI) -> Callable[[], Mapping[str, str]] | None:
+    """The review store's item states, when the editorial review feature is installed."""
+    if importlib.util.find_spec(REVIEW_MODULE) is None:
+        return None
+    review_states_for = importlib.import_module(REVIEW_MODULE).review_states_for
+    return lambda: review_states_for(app)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.review_states = _review_states(app)
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(api.health_router)

@@ -1,41 +1,65 @@
 """Error responses: field-named 422s for the API, readable HTML pages for people.
 
-Bad input is never a 500. FastAPI already answers body and parameter errors (including
-malformed JSON and out-of-scope organisms, which the Case models refuse) with 422 and the
-field's location; a ValueError the engine raises for a case the models accepted is turned
-into the same shape. A browser asking for a missing page gets HTML, a script gets JSON.
+Bad input is never a 500. FastAPI answers body and parameter errors (including malformed JSON
+and out-of-scope organisms, which the Case models refuse) with 422 and the field's location;
+here they are sent without echoing the input back (it may hold patient data, and text a
+client sent is not always encodable) and with every non-ASCII character escaped. A ValueError
+the engine raises for a case the models accepted gets the same shape. A browser asking for a
+missing page gets HTML, a script gets JSON.
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from cre_advisor.web.templating import templates
+from cre_advisor.web.templating import render_page
 
 API_PREFIXES = ("/v1/", "/cds-services", "/healthz", "/openapi", "/docs")
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped, so a stray surrogate in a message cannot break encoding."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def unprocessable(message: str, loc: tuple[str | int, ...] = ("body",)) -> JSONResponse:
     """A 422 in FastAPI's own shape, for errors found after validation."""
-    return JSONResponse(
-        status_code=422, content={"detail": [{"type": "value_error", "loc": list(loc), "msg": message}]}
-    )
+    return SafeJSONResponse(status_code=422, content={"detail": [{"type": "value_error", "loc": list(loc), "msg": message}]})
 
 
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIXES) and "text/html" in request.headers.get("accept", "")
 
 
+async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    detail = [
+        {key: error[key] for key in ("type", "loc", "msg", "ctx") if key in error}
+        for error in exc.errors()
+    ]
+    return SafeJSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
+
+
 async def _http_error(request: Request, exc: HTTPException) -> Response:
-    if not _wants_html(request):
-        return await http_exception_handler(request, exc)
-    return templates.TemplateResponse(
-        request, "error.html", {"status": exc.status_code, "message": exc.detail}, status_code=exc.status_code
-    )
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # FastAPI's answer to a body it could not decode (bytes that are not UTF-8 JSON text):
+        # the same 422 as any other malformed body.
+        return SafeJSONResponse(status_code=422, content={"detail": [
+            {"type": "json_invalid", "loc": ["body"], "msg": f"the body is not JSON text: {exc.__cause__}"}
+        ]})
+    if _wants_html(request):
+        return render_page(request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code)
+    return SafeJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

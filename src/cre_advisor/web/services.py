@@ -1,7 +1,5 @@
 """The library calls behind the doors: recommend a case, dose one agent, read one MIC.
 
-`recommend` is the engine's own function, re-exported so pages and API share one name.
-
 Kept apart from the HTTP handlers so pages and API call the same thing. Clinical work stays in
 the engine, `dosing` and `microbiology`; this module only maps request models onto them.
 """
@@ -10,14 +8,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cre_advisor.case import Case
 from cre_advisor.dosing import dose_for
-from cre_advisor.engine import recommend
+from cre_advisor.engine import recommend as engine_recommend
 from cre_advisor.knowledge.loader import default_knowledge
-from cre_advisor.microbiology import interpret_mic, parse_mic
+from cre_advisor.microbiology import apply_expected_resistance, interpret_mic, parse_mic
 from cre_advisor.patient import assess_renal_values
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from cre_advisor.recommendation import Recommendation
     from cre_advisor.web.api import DoseRequest, InterpretRequest
+
+
+def recommend(case: Case, app: FastAPI) -> Recommendation:
+    """The engine's answer, with the advisory board's review states when the store has them."""
+    states = app.state.review_states
+    return engine_recommend(
+        case, review_states=states() if states is not None else None, strict=app.state.settings.strict_review
+    )
 
 
 def dose(request: DoseRequest) -> dict[str, Any]:
@@ -44,22 +54,35 @@ def dose(request: DoseRequest) -> dict[str, Any]:
 
 
 def interpret(request: InterpretRequest) -> dict[str, Any]:
+    """The same reading as `cre-advisor interpret --json`: breakpoint row, then expected resistance."""
     knowledge = default_knowledge()
-    tables = knowledge.breakpoint_tables
-    table = tables.table(request.breakpoints)
+    table = knowledge.breakpoint_tables.table(request.breakpoints)
     if table is None:
-        raise ValueError(f"breakpoints: table '{request.breakpoints}' has no rows loaded on this server")
+        raise ValueError(
+            f"breakpoints: {request.breakpoints} is known but no laboratory table for it is loaded on this server"
+        )
     organism = knowledge.organism(request.organism)
-    reading = interpret_mic(table, request.agent, parse_mic(request.mic), organism, request.site.value if request.site else None)
+    site = request.site.value if request.site else None
+    mic = parse_mic(request.mic)
+    reading = interpret_mic(table, request.agent, mic, organism, site)
+    result, warnings = apply_expected_resistance(reading.as_result(request.agent, mic), request.agent, organism, knowledge)
+    assert result is not None  # an interpreted MIC always yields a result
+    if table.fixture:
+        warnings.insert(0, f"{table.label} is a test fixture, not for patient care")
     row = reading.row
     return {
         "agent": request.agent,
-        "organism": organism.name,
         "mic": request.mic,
-        "interpretation": reading.category,
-        "breakpoint_s": row.s_le if row is not None else None,
-        "breakpoint_r": row.r_gt if row is not None else None,
-        "table": table.id,
-        "note": reading.note,
-        "citations": list(reading.citations),
+        "organism": organism.name,
+        "site": site,
+        "interpretation": result.category,
+        "source": result.source,
+        "breakpoint_s": None if row is None else row.s_le,
+        "breakpoint_r": None if row is None else row.r_gt,
+        "bracketed": bool(row is not None and row.bracketed),
+        "table": table.label,
+        "row": None if row is None else table.scope_of(row),
+        "note": result.note if result.source == "intrinsic" else reading.note,
+        "citations": list(dict.fromkeys([*reading.citations, *result.citations])),
+        "warnings": warnings,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from cre_advisor.store import saved_cases  # noqa: F401 - registers its tables on Base.metadata
+from cre_advisor.review import models as review_models  # noqa: F401 - the review branch's tables
 from cre_advisor.store.database import Base, create_database_engine
 
 config = context.config

@@ -1,0 +1,46 @@
+"""Benchmark: follow-up question answering over tests/questions.yaml, from one run.
+
+Prints recall@1 and recall@3 (expected knowledge items among the top answers), the not-covered
+checks, and the median latency of `cre_advisor.ask.answer()` per question (index already built;
+the build time is printed apart). Run: .venv/bin/python bench/ask.py
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from cre_advisor.ask.evaluation import QuestionSet, score
+from cre_advisor.ask.index import default_index
+from cre_advisor.ask.vocabulary import default_vocabulary
+from cre_advisor.knowledge.loader import default_knowledge
+
+QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "questions.yaml"
+
+
+def main() -> None:
+    default_knowledge()
+    start = time.perf_counter()
+    index = default_index()
+    built = time.perf_counter() - start
+    questions = QuestionSet.load(QUESTIONS)
+    result = score(questions)
+    print(f"index: {len(index.passages)} passages, built in {built * 1000:.0f} ms")
+    print(f"questions: {len(questions.covered)} covered, {len(questions.not_covered)} outside the knowledge base")
+    print(f"recall@1: {result.recall_at_1:.3f}")
+    print(f"recall@3: {result.recall_at_3:.3f} (target >= 0.9)")
+    wrong = len(result.wrongly_covered) + len(result.wrongly_not_covered)
+    print(f"not-covered decisions wrong: {wrong} "
+          f"(answered though outside: {len(result.wrongly_covered)}, refused though covered: {len(result.wrongly_not_covered)})")
+    print(f"lowest top score of a covered question: {result.lowest_covered_score:.2f} "
+          f"(not-covered threshold min_score: {default_vocabulary().min_score})")
+    print(f"median latency per question: {result.median_latency_s * 1000:.2f} ms "
+          f"(slowest {max(result.latencies_s) * 1000:.2f} ms)")
+    for question, expected, ranked in result.misses:
+        print(f"  miss: {question!r}: expected {list(expected)}, got {ranked}")
+    for question in result.wrongly_covered + result.wrongly_not_covered:
+        print(f"  wrong coverage: {question!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The question vocabulary (vocabulary.yaml beside this file): synonyms, scope limits, settings.
+
+Only shapes are checked here; how the words are used is `cre_advisor.ask.text`'s business.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from cre_advisor.knowledge.schema import Group, SiteName
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
+
+TermKind = Literal["site", "mechanism", "renal", "topic", "choice", "dose", "profile", "source"]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Expansion(_Data):
+    """Phrases that mean what `adds` says in the knowledge base's words."""
+
+    kind: TermKind
+    terms: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
+    adds: str
+    sites: tuple[SiteName, ...] = ()
+    groups: tuple[Group, ...] = ()
+
+
+class Outside(_Data):
+    """Topics the knowledge base does not cover, and the reason an answer gives."""
+
+    reason: str
+    terms: tuple[str, ...] = Field(min_length=1)
+
+
+class Vocabulary(_Data):
+    version: str
+    expansions: tuple[Expansion, ...]
+    exact_abbreviations: tuple[str, ...]
+    drug_classes: dict[str, tuple[str, ...]]
+    drug_suffixes: tuple[str, ...]
+    drug_prefixes: tuple[str, ...]
+    condition_suffixes: tuple[str, ...]
+    dose_words: tuple[str, ...]
+    choice_words: tuple[str, ...]
+    filler: tuple[str, ...]
+    adult_min_age: int = Field(gt=0)
+    outside: tuple[Outside, ...]
+    min_score: float = Field(gt=0)
+    answer_items: int = Field(ge=1, le=10)
+
+
+@cache
+def default_vocabulary() -> Vocabulary:
+    with VOCABULARY_FILE.open(encoding="utf-8") as handle:
+        return Vocabulary.model_validate(yaml.safe_load(handle))

@@ -1,0 +1,87 @@
+"""The hospital's CDS Hooks configuration: trusted EHR clients, links, local codes, card policy.
+
+Read from the YAML file named by CRE_ADVISOR_CDS_CONFIG. Without that file the service still
+answers discovery but refuses every call: there is no trusted client. Unsigned calls are
+accepted only with `development_unsigned: true` (or CRE_ADVISOR_CDS_DEV_UNSIGNED=1), and even
+then only when both the server and the caller are on the loopback interface.
+
+Example (cds-config.yaml):
+
+    public_base_url: https://cre-advisor.hospital.example
+    clients:
+      - iss: https://ehr.hospital.example
+        jku: [https://ehr.hospital.example/.well-known/jwks.json]
+    concordant_cards: false
+    local_codes:
+      susceptibility_mic:
+        - {system: "http://lab.hospital.example/codes", code: "CZA-MIC", agent: ceftazidime-avibactam}
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cre_advisor.cds.codes import LocalCodes
+from cre_advisor.security.client_tokens import TrustedClient
+
+CONFIG_ENV = "CRE_ADVISOR_CDS_CONFIG"
+DEV_UNSIGNED_ENV = "CRE_ADVISOR_CDS_DEV_UNSIGNED"
+CARDS_FILE = Path(__file__).with_name("cards.yaml")
+
+
+class CdsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    public_base_url: str | None = Field(
+        default=None,
+        description="The URL the EHR calls (scheme://host[:port][/prefix]); JWT aud and card links use it. "
+        "Without it, the URL of the incoming request is used.",
+    )
+    clients: tuple[TrustedClient, ...] = ()
+    development_unsigned: bool = Field(default=False, description="Accept unsigned calls on loopback (development only).")
+    concordant_cards: bool = Field(default=False, description="Also send an info card when a draft order matches the plan.")
+    local_codes: LocalCodes = LocalCodes()
+    fhir_timeout_s: float = Field(default=3.0, gt=0, le=30, description="Per request to the EHR's FHIR server.")
+    max_token_lifetime_s: float = Field(default=3600, gt=0, le=86400)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("public_base_url must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+
+def load_cds_config(path: str | Path | None = None) -> CdsConfig:
+    """The configuration from `path`, else from CRE_ADVISOR_CDS_CONFIG, else the empty one."""
+    chosen = path or os.environ.get(CONFIG_ENV)
+    data: dict[str, Any] = {}
+    if chosen:
+        try:
+            with Path(chosen).open(encoding="utf-8") as handle:
+                data = yaml.safe_load(handle) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ValueError(f"CDS configuration {chosen}: {error}") from error
+    if os.environ.get(DEV_UNSIGNED_ENV, "").strip().lower() in ("1", "true", "yes"):
+        data["development_unsigned"] = True
+    try:
+        return CdsConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"CDS configuration {chosen or '(environment)'}: {where}: {first['msg']}") from error
+
+
+@cache
+def card_settings() -> dict[str, Any]:
+    """cards.yaml: source, topics and override reasons (read once)."""
+    with CARDS_FILE.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)

@@ -1,0 +1,71 @@
+"""`cre-advisor review ...`: the board's state of the content and the audit trail, from a shell.
+
+`review status` counts items by state for the knowledge base this installation ships (an
+approval of an older version does not count); `review export` writes the audit trail as CSV.
+The database is the server's: `--database URL`, or the SQLite file in `--data-dir`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.review.content import content_items
+from cre_advisor.review.store import ReviewStore
+from cre_advisor.review.workflow import Status
+from cre_advisor.settings import Settings
+from cre_advisor.store.database import Database
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", help="Database URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the data dir)."),
+]
+DataDirOption = Annotated[str | None, typer.Option("--data-dir", help="The server's data directory (default: ./data).")]
+
+review_app = typer.Typer(help="Editorial review: state of the content and the audit trail.", no_args_is_help=True)
+
+
+def open_review_store(data_dir: str | None, database: str | None) -> ReviewStore:
+    """The review store of the server's database, with every migration applied."""
+    settings = Settings.resolve(data_dir=data_dir, database_url=database)
+    if database is None:
+        settings.ensure_data_dir()
+    opened = Database(settings.database_url)
+    opened.migrate()
+    return ReviewStore(opened.engine)
+
+
+@review_app.command("status")
+def status(data_dir: DataDirOption = None, database: DatabaseOption = None) -> None:
+    """How many content items are in each review state."""
+    store = open_review_store(data_dir, database)
+    states = store.review_states(content_items(default_knowledge()))
+    counts = Counter(states.values())
+    console = Console(highlight=False)
+    for state in Status:
+        console.print(f"{state.value:<18} {counts.get(state, 0):>5}")
+    console.print(f"{'total':<18} {len(states):>5}")
+
+
+@review_app.command("export")
+def export(
+    output: Annotated[str, typer.Option("--output", "-o", help="CSV file to write, or '-' for standard output.")] = "-",
+    data_dir: DataDirOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Write the whole audit trail as CSV (who, when, action, from, to, hash, outcome, comment)."""
+    text = open_review_store(data_dir, database).export_csv()
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")

@@ -1,0 +1,132 @@
+"""An agent's dose table for the agent page: every band of every variant, with its sources.
+
+Cells show the rows of dosing.yaml as written (amount, interval, infusion, loading dose,
+reason for no dose); nothing is computed for a patient here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cre_advisor.knowledge.dosing_tables import AgentDosing, DoseRow, Variant
+from cre_advisor.knowledge.schema import Item
+from cre_advisor.recommendation import Review
+from cre_advisor.render.citations import CitationIndex, Marker
+from cre_advisor.render.view import Cited, hours, number
+
+VARIANT_TITLES = {
+    "default": "Standard dosing",
+    "cystitis": "Cystitis",
+    "meningitis": "Meningitis",
+    "with_ceftazidime_avibactam": "Given with ceftazidime-avibactam",
+    "high_exposure": "High exposure (susceptible, increased exposure)",
+    "oral": "Oral",
+    "oral_cystitis": "Oral, cystitis",
+}
+REVIEW_STATUS = {
+    "submitted": "pending_review", "under_review": "under_review",
+    "changes_requested": "changes_requested", "approved": "approved",
+}
+
+
+@dataclass(frozen=True)
+class DoseRowView:
+    band: str
+    dose: str
+    interval: str
+    infusion: str
+    loading: str
+    notes: tuple[str, ...]
+    markers: tuple[Marker, ...]
+
+
+@dataclass(frozen=True)
+class DoseTableView:
+    title: str
+    facts: tuple[Cited, ...]
+    rows: tuple[DoseRowView, ...]
+
+
+def _dose(row: DoseRow, unit: str) -> str:
+    if row.not_recommended:
+        return f"Not recommended: {row.not_recommended}"
+    if row.individualise:
+        return f"Pharmacist to individualise: {row.individualise}"
+    if row.dose_mg is not None:
+        text = f"{number(row.dose_mg)} {unit}"
+    elif row.dose_mg_per_kg is not None:
+        text = f"{number(row.dose_mg_per_kg)} {unit}/kg"
+    else:
+        text = f"{number(row.daily_dose_mg or 0)} {unit} per day, divided"
+    return f"{text} ({row.composition})" if row.composition else text
+
+
+def _loading(row: DoseRow, unit: str) -> str:
+    if row.loading_dose_mg is not None:
+        return f"{number(row.loading_dose_mg)} {unit}"
+    if row.loading_dose_mg_per_kg is not None:
+        return f"{number(row.loading_dose_mg_per_kg)} {unit}/kg"
+    return ""
+
+
+def _row(row: DoseRow, variant: Variant, cite: CitationIndex) -> DoseRowView:
+    no_dose = row.not_recommended or row.individualise
+    return DoseRowView(
+        band=row.band,
+        dose=_dose(row, variant.dose_unit),
+        interval="" if no_dose else (f"{hours(row.interval_h)}" if row.interval_h else "single dose"),
+        infusion=hours(row.infusion_h) if row.infusion_h else "",
+        loading=_loading(row, variant.dose_unit),
+        notes=row.notes,
+        markers=cite.mark(row.citations),
+    )
+
+
+def _facts(variant: Variant, cite: CitationIndex) -> tuple[Cited, ...]:
+    facts = [Cited(note) for note in variant.notes]
+    if variant.weight is not None:
+        ratio = variant.weight.adjusted_above_ibw_ratio
+        basis = variant.weight.basis.replace("_", " ")
+        text = f"mg/kg doses use {basis} body weight" + (f" (adjusted above {number(ratio * 100)}% of ideal)" if ratio else "")
+        facts.append(Cited(text, cite.mark(variant.weight.citations)))
+    if variant.loading_formula is not None:
+        formula = variant.loading_formula
+        facts.append(Cited(
+            f"Loading dose = target average steady-state concentration {number(formula.target_css_mg_l)} mg/L x "
+            f"{number(formula.factor_l_per_kg)} x body weight (kg), at most {number(formula.max_mg)} {variant.dose_unit}",
+            cite.mark(formula.citations),
+        ))
+    if variant.alt_unit is not None:
+        alt = variant.alt_unit
+        facts.append(Cited(f"1 {alt.name} = {number(alt.mg_per_unit)} {variant.dose_unit}", cite.mark(alt.citations)))
+    if variant.child_pugh_c is not None:
+        change = variant.child_pugh_c
+        parts = [p for p in (
+            f"{number(change.dose_mg)} {variant.dose_unit}" if change.dose_mg else "",
+            f"{number(change.dose_mg_per_kg)} {variant.dose_unit}/kg" if change.dose_mg_per_kg else "",
+            f"dose x {number(change.dose_factor)}" if change.dose_factor else "",
+            f"every {hours(change.interval_h)}" if change.interval_h else "",
+            f"pharmacist to individualise: {change.individualise}" if change.individualise else "",
+            *change.notes,
+        ) if p]
+        facts.append(Cited(f"Child-Pugh C: {'; '.join(parts)}", cite.mark(change.citations)))
+    if not variant.renal_adjusted:
+        facts.append(Cited("No renal adjustment."))
+    return tuple(facts)
+
+
+def dose_tables(dosing: AgentDosing, cite: CitationIndex) -> list[DoseTableView]:
+    tables = []
+    for name, variant in dosing.variants.items():
+        rows = [_row(r, variant, cite) for r in variant.bands]
+        if variant.hemodialysis is not None:
+            rows.append(_row(variant.hemodialysis, variant, cite))
+        rows += [_row(r, variant, cite) for r in variant.crrt]
+        title = f"{VARIANT_TITLES.get(name, name.replace('_', ' ').capitalize())} ({variant.route})"
+        tables.append(DoseTableView(title, _facts(variant, cite), tuple(rows)))
+    return tables
+
+
+def item_review(item: Item, released: str) -> Review:
+    """The review block of one knowledge item (an agent or its dose table), as an answer reports it."""
+    return Review(status=REVIEW_STATUS[item.review_status], last_updated=item.updated or released, items_used=1)  # type: ignore[arg-type]

@@ -1,0 +1,276 @@
+"""CDS Hooks 2.0 HTTP endpoints: discovery, the three services, and feedback.
+
+Every call must carry `Authorization: Bearer <JWT>` signed by a configured EHR client (see
+`cre_advisor.security.client_tokens`); unsigned calls pass only in development mode on
+loopback. The handlers translate HTTP to `cre_advisor.cds.advice` and back: 400 for invalid
+FHIR or context, 412 when required data can be neither prefetched nor fetched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from cre_advisor.case import Case
+from cre_advisor.cds.advice import advise
+from cre_advisor.cds.prefetch import PrefetchFailed, gather_prefetch
+from cre_advisor.cds.runtime import CdsRuntime
+from cre_advisor.cds.services import SERVICES, Service, prefetch_templates
+from cre_advisor.fhir import FhirInputError
+from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
+from cre_advisor.store.cds_feedback import Feedback, record_cards, record_feedback
+from cre_advisor.store.saved_cases import save_case
+from cre_advisor.web import services
+
+router = APIRouter(tags=["cds-hooks"])
+
+
+def runtime(request: Request) -> CdsRuntime:
+    """The app's CDS runtime, built from the environment on first use."""
+    found = getattr(request.app.state, "cds", None)
+    if found is None:
+        found = request.app.state.cds = CdsRuntime.from_environment()
+    return found
+
+
+Runtime = Annotated[CdsRuntime, Depends(runtime)]
+
+
+def _loopback(host: str | None) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def development_call(request: Request, cds: CdsRuntime) -> bool:
+    """Development mode applies only to a loopback client talking to a loopback server address."""
+    server = request.scope.get("server") or (None, None)
+    client = request.client.host if request.client else None
+    return cds.config.development_unsigned and _loopback(server[0]) and _loopback(client)
+
+
+def called_url(request: Request, cds: CdsRuntime) -> str:
+    """The exact URL the client called: what its JWT's aud must say."""
+    if cds.config.public_base_url:
+        return cds.config.public_base_url + request.url.path
+    return str(request.url.replace(query=None, fragment=None))
+
+
+def base_url(request: Request, cds: CdsRuntime) -> str:
+    return cds.config.public_base_url or str(request.base_url).rstrip("/")
+
+
+async def authorize(request: Request, cds: Runtime) -> VerifiedClient | None:
+    """The verified client, or None for an unsigned development call; 401/403 otherwise."""
+    header = request.headers.get("authorization")
+    if header is None:
+        if development_call(request, cds):
+            return None
+        raise HTTPException(401, "Authorization: Bearer <JWT> is required", headers={"WWW-Authenticate": "Bearer"})
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "Authorization must be 'Bearer <JWT>'", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return await cds.verifier.verify(token.strip(), called_url(request, cds))
+    except TokenRejected as rejected:
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if rejected.status == 401 else None
+        raise HTTPException(rejected.status, rejected.reason, headers=headers) from rejected
+
+
+Client = Annotated[VerifiedClient | None, Depends(authorize)]
+
+
+def _bad_request(error: ValidationError) -> HTTPException:
+    first = error.errors()[0]
+    return HTTPException(400, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+
+
+def _service(service_id: str) -> Service:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise HTTPException(404, f"no CDS service '{service_id}'; services: {', '.join(SERVICES)}")
+    return service
+
+
+# ---- request models ------------------------------------------------------------------------
+
+
+class FhirAuthorization(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    access_token: str = Field(min_length=1)
+    token_type: str
+    expires_in: int
+    scope: str
+    subject: str
+
+    @model_validator(mode="after")
+    def _bearer(self) -> FhirAuthorization:
+        if self.token_type.lower() != "bearer":
+            raise ValueError("fhirAuthorization.token_type must be 'Bearer'")
+        return self
+
+
+class HookRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    hook: str
+    hookInstance: str = Field(min_length=1)
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _server_with_token(self) -> HookRequest:
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirServer is required when fhirAuthorization is given")
+        return self
+
+
+class Coding(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class OverrideReason(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    reason: Coding | None = None
+    userComment: str | None = None
+
+
+class AcceptedSuggestion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    card: str = Field(min_length=1)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: datetime
+
+    @model_validator(mode="after")
+    def _accepted_names_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions is required when outcome is 'accepted'")
+        return self
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    feedback: list[FeedbackItem] = Field(min_length=1)
+
+
+# ---- endpoints -----------------------------------------------------------------------------
+
+
+@router.get("/cds-services", summary="CDS Hooks discovery")
+async def discovery(_client: Client) -> dict[str, Any]:
+    return {"services": [service.discovery() for service in SERVICES.values()]}
+
+
+def _check_context(service: Service, hook: HookRequest, development: bool) -> None:
+    if hook.hook != service.hook:
+        raise HTTPException(400, f"hook '{hook.hook}' sent to service '{service.id}', which answers '{service.hook}'")
+    for name in service.context_fields:
+        if hook.context.get(name) in (None, "", [], {}):
+            raise HTTPException(400, f"context.{name} is required for {service.hook}")
+    if not isinstance(hook.context["patientId"], str):
+        raise HTTPException(400, "context.patientId must be a string")
+    selections = hook.context.get("selections")
+    if "selections" in service.context_fields and not (
+        isinstance(selections, list) and all(isinstance(s, str) for s in selections)
+    ):
+        raise HTTPException(400, "context.selections must be a list of references such as 'MedicationRequest/123'")
+    if hook.fhirServer and not hook.fhirServer.startswith("https://") and not development:
+        raise HTTPException(400, "fhirServer must be an https URL")
+
+
+@router.post("/cds-services/{service_id}", summary="Call a CDS service", responses={412: {"description": "Required data unavailable"}})
+async def call_service(
+    service_id: str, request: Request, cds: Runtime, _client: Client, body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    service = _service(service_id)
+    try:
+        hook = HookRequest.model_validate(body)
+    except ValidationError as error:
+        raise _bad_request(error) from None
+    _check_context(service, hook, development_call(request, cds))
+    try:
+        prefetch, unavailable = await gather_prefetch(
+            prefetch_templates(), service.required, body, cds.http, cds.config.fhir_timeout_s
+        )
+    except PrefetchFailed as failed:
+        raise HTTPException(412, str(failed)) from failed
+    database = request.app.state.database
+    base = base_url(request, cds)
+
+    def plan_link(case: Case) -> str:
+        with database.session() as session:
+            saved = save_case(session, case, default_knowledge().version)
+        return base + request.app.url_path_for("saved_case_page", case_id=saved.id)
+
+    def answer() -> list[dict[str, Any]]:
+        produced = advise(
+            service, hook.context, prefetch, cds.codes, base_url=base, today=date.today(), plan_link=plan_link,
+            recommend=lambda case: services.recommend(case, request.app), unavailable=tuple(unavailable),
+            concordant_cards=cds.config.concordant_cards,
+        )
+        if produced:
+            with database.session() as session:
+                record_cards(session, service.id, hook.hookInstance, produced)
+        return produced
+
+    try:
+        produced = await run_in_threadpool(answer)
+    except FhirInputError as error:
+        raise HTTPException(400, f"invalid FHIR: {error}") from None
+    return {"cards": produced}
+
+
+@router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards")
+async def feedback(
+    service_id: str, request: Request, client: Client, body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    service = _service(service_id)
+    try:
+        parsed = FeedbackRequest.model_validate(body)
+    except ValidationError as error:
+        raise _bad_request(error) from None
+    items = []
+    for item in parsed.feedback:
+        reason = item.overrideReason.reason if item.overrideReason else None
+        code = reason.code if reason else None
+        items.append(Feedback(
+            card=item.card, outcome=item.outcome,
+            accepted_suggestions=tuple(s.id for s in item.acceptedSuggestions or ()),
+            override_system=reason.system if reason else None, override_code=code,
+            override_display=reason.display if reason else None,
+            user_comment=item.overrideReason.userComment if item.overrideReason else None,
+            outcome_timestamp=item.outcomeTimestamp if item.outcomeTimestamp.tzinfo else item.outcomeTimestamp.replace(tzinfo=UTC),
+        ))
+
+    def store() -> int:
+        with request.app.state.database.session() as session:
+            return record_feedback(session, service.id, items, client.iss if client else None)
+
+    return {"received": await run_in_threadpool(store)}

@@ -1,0 +1,232 @@
+"""The bedside pages: case form, result, saved-case link, agent and reference pages.
+
+Server-rendered and usable without JavaScript: every action is a plain form post or link.
+The chosen audience is remembered in a cookie. A case is stored only when the user asks for a
+link; otherwise it travels in a hidden field so switching audience needs no storage.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from cre_advisor import render
+from cre_advisor.case import Case
+from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.recommendation import Recommendation
+from cre_advisor.render.citations import CitationIndex
+from cre_advisor.render.dose_table import dose_tables, item_review
+from cre_advisor.render.view import number, review_banner
+from cre_advisor.store.saved_cases import ID_PATTERN, SavedCase, load_case, save_case
+from cre_advisor.web import services
+from cre_advisor.web.forms import (
+    ALLERGY_ROWS,
+    CHOICES,
+    LABELS,
+    FormErrors,
+    FormState,
+    breakpoint_choices,
+    case_from_form,
+    field_for,
+    read_form,
+    state_from_case,
+)
+from cre_advisor.web.templating import PAGE_HEADERS as PAGE_HEADERS  # re-exported for web/ask.py
+from cre_advisor.web.templating import render_page
+
+router = APIRouter(include_in_schema=False)
+
+AUDIENCE_COOKIE = "cre_audience"
+AUDIENCE_COOKIE_MAX_AGE = 365 * 24 * 3600
+MAX_CASE_JSON = 64_000
+
+
+def _audience(request: Request, chosen: str | None) -> str:
+    for candidate in (chosen, request.cookies.get(AUDIENCE_COOKIE)):
+        if candidate in render.AUDIENCES:
+            return candidate  # type: ignore[return-value]
+    return "clinician"
+
+
+def _remember(request: Request, response: Response, chosen: str | None) -> Response:
+    if chosen in render.AUDIENCES:
+        response.set_cookie(
+            AUDIENCE_COOKIE, chosen, max_age=AUDIENCE_COOKIE_MAX_AGE, httponly=True, samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
+def _form_page(request: Request, state: FormState, status_code: int = 200) -> HTMLResponse:
+    knowledge = default_knowledge()
+    return render_page(request, "form.html", {
+        "state": state,
+        "labels": LABELS,
+        "label_for": lambda name: LABELS.get(name) or _grid_label(name),
+        "choices": CHOICES,
+        "breakpoint_choices": breakpoint_choices(),
+        "agents": list(knowledge.agents.values()),
+        "allergy_classes": knowledge.allergy_classes,
+        "allergy_rows": ALLERGY_ROWS,
+        "organisms": knowledge.organism_names,
+    }, status_code)
+
+
+def _grid_label(name: str) -> str:
+    """Labels of generated fields: 'sus.meropenem.mic' -> 'Meropenem MIC'."""
+    parts = name.split(".")
+    knowledge = default_knowledge()
+    if parts[0] == "sus" and len(parts) == 3:
+        agent = knowledge.agents.get(parts[1])
+        return f"{agent.name if agent else parts[1]} {'MIC' if parts[2] == 'mic' else 'category'}"
+    if parts[0] == "allergy" and len(parts) == 3:
+        return f"Allergy {int(parts[1]) + 1}: {'allergen' if parts[2] == 'agent' else 'reaction'}"
+    if parts[0] == "local" and len(parts) == 2:
+        return f"Local share of {parts[1]}"
+    return name
+
+
+PLAIN_SITES = {
+    "bloodstream": "the blood", "intra_abdominal": "the belly (abdomen)", "urinary_complicated": "the kidneys or urinary tract",
+    "cystitis": "the bladder", "pneumonia": "the lungs", "skin_soft_tissue": "the skin and the tissue under it",
+    "bone_joint": "a bone or joint", "cns": "the brain or spinal cord", "other": "another part of the body",
+}
+
+
+def _case_line(case: Case, rec: Recommendation, audience: str) -> str:
+    """One line saying which case this is: clinical shorthand, or plain words for patients."""
+    site = case.infection.site.value
+    if audience == "patient":
+        return f"Germ: {case.isolate.organism}. Infection in {PLAIN_SITES[site]}."
+    enzymes = case.isolate.carbapenemase
+    carbapenemase = "carbapenemase not tested" if enzymes is None else (
+        f"carbapenemase {', '.join(e.value for e in enzymes)}" if enzymes else "no carbapenemase found"
+    )
+    severity = case.infection.severity.value.replace("_", " ")
+    renal = f"CrCl {number(rec.renal.crcl_ml_min)} mL/min" if rec.renal.crcl_ml_min is not None else (
+        rec.renal.method.replace("_", " ")
+    )
+    return f"{case.isolate.organism}, {carbapenemase}; {site.replace('_', ' ')}, {severity}; {renal}."
+
+
+def _result_page(
+    request: Request, case: Case, audience: str, saved: SavedCase | None = None, status_code: int = 200
+) -> HTMLResponse:
+    try:
+        rec = services.recommend(case, request.app)
+    except ValueError as exc:
+        state = state_from_case(case)
+        state.errors["case"] = str(exc)
+        return _form_page(request, state, 422)
+    return render_page(request, "result.html", {
+        "view": render.view(rec, audience),
+        "case_line": _case_line(case, rec, audience),
+        "case_json": case.model_dump_json(),
+        "saved": saved,
+        "share_url": str(request.url_for("saved_case_page", case_id=saved.id)) if saved else None,
+        "switch_action": request.url_for("saved_case_page", case_id=saved.id).path if saved else "/plan",
+    }, status_code)
+
+
+def _case_from_json(text: str) -> Case:
+    if len(text) > MAX_CASE_JSON:
+        raise HTTPException(413, "case too large")
+    return Case.model_validate_json(text)
+
+
+@router.get("/", response_class=HTMLResponse)
+def case_form(request: Request) -> HTMLResponse:
+    return _form_page(request, FormState())
+
+
+@router.post("/plan", response_class=HTMLResponse)
+async def plan(request: Request) -> Response:
+    """The form's submit and the audience switch (which re-posts the case as JSON)."""
+    form = await request.form()
+    chosen = str(form.get("audience") or "") or None
+    case_json = form.get("case_json")
+    try:
+        if case_json is not None:
+            case = _case_from_json(str(case_json))
+        else:
+            case = case_from_form(read_form(form, form.getlist))
+    except FormErrors as exc:
+        return _form_page(request, exc.state, 422)
+    except ValidationError as exc:
+        state = FormState()
+        state.errors = {field_for(e["loc"]): str(e["msg"]) for e in exc.errors()}
+        return _form_page(request, state, 422)
+    response = _result_page(request, case, _audience(request, chosen))
+    return _remember(request, response, chosen)
+
+
+@router.post("/edit", response_class=HTMLResponse)
+async def edit(request: Request) -> HTMLResponse:
+    form = await request.form()
+    try:
+        case = _case_from_json(str(form.get("case_json") or ""))
+    except ValidationError:
+        return _form_page(request, FormState())
+    return _form_page(request, state_from_case(case))
+
+
+@router.post("/cases")
+async def save(request: Request) -> Response:
+    form = await request.form()
+    try:
+        case = _case_from_json(str(form.get("case_json") or ""))
+    except ValidationError as exc:
+        raise HTTPException(422, f"the case to save is not valid: {exc.error_count()} error(s)") from None
+    with request.app.state.database.session() as session:
+        row = save_case(session, case, default_knowledge().version)
+    return RedirectResponse(request.url_for("saved_case_page", case_id=row.id).path, status_code=303)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse, name="saved_case_page")
+def saved_case(
+    request: Request, case_id: Annotated[str, Path(pattern=ID_PATTERN)], audience: str | None = None
+) -> Response:
+    with request.app.state.database.session() as session:
+        row = load_case(session, case_id)
+    if row is None:
+        raise HTTPException(404, "There is no saved case at this link. It may have been mistyped.")
+    response = _result_page(request, row.case(), _audience(request, audience), saved=row)
+    return _remember(request, response, audience)
+
+
+@router.get("/agents", response_class=HTMLResponse)
+def agents_page(request: Request) -> HTMLResponse:
+    knowledge = default_knowledge()
+    return render_page(request, "agents.html", {"agents": list(knowledge.agents.values()), "dosed": set(knowledge.dosing.agents)})
+
+
+@router.get("/agents/{agent}", response_class=HTMLResponse)
+def agent_page(request: Request, agent: Annotated[str, Path(max_length=100)]) -> Response:
+    knowledge = default_knowledge()
+    agent_id = knowledge.agent_id(agent)
+    if agent_id is None:
+        raise HTTPException(404, f"No agent called '{agent}' in this knowledge base.")
+    if agent_id != agent:
+        return RedirectResponse(f"/agents/{agent_id}", status_code=308)
+    cite = CitationIndex(knowledge.references)
+    info = knowledge.agents[agent_id]
+    dosing = knowledge.dosing.agents.get(agent_id)
+    agent_markers = cite.mark(info.citations)
+    tables = dose_tables(dosing, cite) if dosing is not None else []
+    review = item_review(dosing if dosing is not None else info, knowledge.released)
+    return render_page(request, "agent.html", {
+        "agent": info,
+        "agent_markers": agent_markers,
+        "tables": tables,
+        "monitoring": dosing.monitoring if dosing is not None else (),
+        "review": review_banner(review),
+        "references": cite.listing(),
+    })
+
+
+@router.get("/references", response_class=HTMLResponse)
+def references_page(request: Request) -> HTMLResponse:
+    return render_page(request, "references.html", {"references": list(default_knowledge().references.values())})

@@ -1,0 +1,324 @@
+"""The review pages and JSON API inside the real application: access control, CSRF, cookies, flow."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from review_helpers import CHEAP_HASHER, PASSWORD
+
+from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.review.accounts import Accounts
+from cre_advisor.review.content import make_item
+from cre_advisor.review.web import review_of, review_states_for
+from cre_advisor.settings import DATABASE_FILE, Settings
+from cre_advisor.web.app import create_app
+
+ITEM = "idsa-kpc-meropenem-vaborbactam"  # a regimen row of the shipped knowledge base
+
+
+@pytest.fixture(scope="module")
+def template_database(tmp_path_factory) -> Path:
+    """A data directory with the release synchronised and four users, copied by every test."""
+    directory = tmp_path_factory.mktemp("template")
+    application = create_app(Settings.resolve(data_dir=directory, database_url=None))
+    review = review_of(application)
+    accounts = Accounts(CHEAP_HASHER)
+    with review.store.writing() as session:
+        for name, role in (("rita", "reviewer"), ("rob", "reviewer"), ("ann", "author"), ("ada", "admin")):
+            accounts.add_user(session, name, role, PASSWORD)
+    application.state.database.dispose()  # closes the last connection: the WAL is folded into the file
+    return directory / DATABASE_FILE
+
+
+@pytest.fixture
+def app(tmp_path, template_database: Path) -> FastAPI:
+    shutil.copy(template_database, tmp_path / DATABASE_FILE)
+    application = create_app(Settings.resolve(data_dir=tmp_path, database_url=None))
+    opened = review_of(application)
+    # The server's own hasher would re-hash the cheap test hashes at every sign-in.
+    application.state.review = replace(opened, accounts=Accounts(CHEAP_HASHER))
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    # https: the session cookie is Secure and would not be sent back over plain http.
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+def token(app: FastAPI, name: str) -> dict[str, str]:
+    with review_of(app).store.writing() as session:
+        return {"Authorization": f"Bearer {Accounts.issue_token(session, name, 'tests')}"}
+
+
+def current_hash(app: FastAPI, item_id: str = ITEM) -> str:
+    return review_of(app).store.item(item_id).hash
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD):
+    form = client.get("/review/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return client.post("/review/login", data={"name": name, "password": password, "csrf_token": csrf},
+                       follow_redirects=False)
+
+
+def form_fields(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page))
+
+
+# ---- access control ----------------------------------------------------------------------------
+API_CALLS = [
+    ("GET", "/v1/review/items", None),
+    ("GET", f"/v1/review/items/{ITEM}", None),
+    ("POST", f"/v1/review/items/{ITEM}/actions", {"action": "start_review", "hash": "0" * 64}),
+    ("GET", "/v1/review/audit.csv", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), API_CALLS)
+@pytest.mark.parametrize("authorization", [None, "Bearer crea_not-a-real-token", "Basic cml0YTpwdw=="])
+def test_api_refuses_anonymous_and_unknown_tokens(client: TestClient, method, path, body, authorization) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.request(method, path, json=body, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("path", ["/review", f"/review/items/{ITEM}", "/review/audit.csv"])
+def test_pages_send_anonymous_visitors_to_sign_in(client: TestClient, path: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/review/login?next=")
+
+
+def test_anonymous_form_posts_change_nothing(app: FastAPI, client: TestClient) -> None:
+    response = client.post(f"/review/items/{ITEM}", data={"action": "start_review", "hash": current_hash(app),
+                                                          "version": "1", "csrf_token": "x"})
+    assert response.status_code == 401
+    assert review_of(app).store.item(ITEM).status == "submitted"
+
+
+@pytest.mark.parametrize(("name", "action"), [("ann", "start_review"), ("ann", "approve"), ("rita", "resubmit")])
+def test_api_refuses_the_wrong_role(app: FastAPI, client: TestClient, name: str, action: str) -> None:
+    response = client.post(f"/v1/review/items/{ITEM}/actions", headers=token(app, name),
+                           json={"action": action, "hash": current_hash(app), "comment": "x"})
+    assert response.status_code == 403
+    assert "needs the role" in response.json()["detail"]
+    assert review_of(app).store.item(ITEM).status == "submitted"
+
+
+def test_authors_cannot_export_the_audit_trail(app: FastAPI, client: TestClient) -> None:
+    assert client.get("/v1/review/audit.csv", headers=token(app, "ann")).status_code == 403
+    sign_in(client, "ann")
+    assert client.get("/review/audit.csv").status_code == 403
+
+
+def test_disabled_users_and_revoked_tokens_are_refused(app: FastAPI, client: TestClient) -> None:
+    rita, rob = token(app, "rita"), token(app, "rob")
+    store = review_of(app).store
+    with store.writing() as session:
+        Accounts.set_active(session, "rita", False)
+        assert Accounts.revoke_tokens(session, "rob") == 1
+    assert client.get("/v1/review/items", headers=rita).status_code == 401
+    assert client.get("/v1/review/items", headers=rob).status_code == 401
+    assert sign_in(client, "rita").status_code == 401
+
+
+# ---- sign-in, cookies, CSRF --------------------------------------------------------------------
+def test_sign_in_sets_a_secure_http_only_same_site_cookie(client: TestClient) -> None:
+    response = sign_in(client, "rita")
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("cre_review_session="))
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert {"secure", "httponly", "samesite=lax", "path=/review"} <= flags
+    assert client.get("/review").status_code == 200
+
+
+def test_wrong_password_gets_no_session(client: TestClient) -> None:
+    response = sign_in(client, "rita", "not the password")
+    assert response.status_code == 401
+    assert "cre_review_session" not in response.headers.get("set-cookie", "")
+    assert client.get("/review", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_without_the_form_token_is_refused(client: TestClient) -> None:
+    response = client.post("/review/login", data={"name": "rita", "password": PASSWORD, "csrf_token": "guess"})
+    assert response.status_code == 403
+
+
+def test_sign_in_never_redirects_off_site(client: TestClient) -> None:
+    form = client.get("/review/login?next=https://evil.example/")
+    csrf = form_fields(form.text)["csrf_token"]
+    response = client.post("/review/login", follow_redirects=False,
+                           data={"name": "rita", "password": PASSWORD, "csrf_token": csrf, "next": "//evil.example"})
+    assert response.headers["location"] == "/review"
+
+
+@pytest.mark.parametrize("csrf", [None, "", "forged-token"])
+def test_forms_without_the_session_csrf_token_are_refused(app: FastAPI, client: TestClient, csrf) -> None:
+    sign_in(client, "rita")
+    data = {"action": "start_review", "hash": current_hash(app), "version": "1"}
+    if csrf is not None:
+        data["csrf_token"] = csrf
+    assert client.post(f"/review/items/{ITEM}", data=data).status_code == 403
+    assert review_of(app).store.item(ITEM).status == "submitted"
+
+
+def test_sign_out_ends_the_session_on_the_server(client: TestClient) -> None:
+    sign_in(client, "rita")
+    old_cookie = client.cookies.get("cre_review_session")
+    csrf = form_fields(client.get("/review").text)["csrf_token"]
+    assert client.post("/review/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    client.cookies.set("cre_review_session", old_cookie, domain="testserver.local", path="/review")
+    assert client.get("/review", follow_redirects=False).status_code == 303
+
+
+def test_review_pages_cannot_be_framed_or_cached(client: TestClient) -> None:
+    sign_in(client, "rita")
+    headers = client.get(f"/review/items/{ITEM}").headers
+    assert headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"
+
+
+# ---- the workflow through the pages ------------------------------------------------------------
+def act_on_page(client: TestClient, action: str, comment: str = ""):
+    page = client.get(f"/review/items/{ITEM}")
+    fields = form_fields(page.text)
+    return client.post(f"/review/items/{ITEM}", data={**fields, "action": action, "comment": comment},
+                       follow_redirects=False)
+
+
+def test_review_and_approve_through_the_pages_then_lapse_on_change(app: FastAPI, client: TestClient) -> None:
+    sign_in(client, "rita")
+    queue = client.get("/review")
+    assert ITEM in queue.text and "Submitted" in queue.text
+    assert act_on_page(client, "start_review").status_code == 303
+    assert act_on_page(client, "approve").status_code == 303
+    page = client.get(f"/review/items/{ITEM}").text
+    assert "Approved" in page and "rita" in page and "approve" in page
+
+    # A new release edits the rationale of this regimen row.
+    review = review_of(app)
+    old = review.items[ITEM]
+    payload = {**old.payload, "rationale": old.payload["rationale"] + " Reviewed again."}
+    review.store.sync({ITEM: make_item(ITEM, "regimen", payload, "2026-12-01")})
+    page = client.get(f"/review/items/{ITEM}").text
+    assert "What changed since the approved version" in page
+    assert "<code>rationale</code>" in page and "Reviewed again." in page
+    assert "that approval no longer applies" in page
+    assert review_states_for(app)[ITEM] == "submitted"
+
+
+def test_request_changes_needs_a_comment_on_the_page(client: TestClient) -> None:
+    sign_in(client, "rita")
+    act_on_page(client, "start_review")
+    response = act_on_page(client, "request_changes", comment="")
+    assert response.status_code == 422
+    assert "needs a comment" in response.text
+    assert act_on_page(client, "request_changes", comment="cite the trial").status_code == 303
+
+
+def test_four_eyes_on_the_pages(app: FastAPI, client: TestClient) -> None:
+    sign_in(client, "ada")
+    act_on_page(client, "start_review")
+    act_on_page(client, "request_changes", comment="unclear")
+    act_on_page(client, "resubmit", comment="clarified")
+    act_on_page(client, "start_review")
+    page = client.get(f"/review/items/{ITEM}").text
+    assert "You submitted this version" in page
+    response = act_on_page(client, "approve")
+    assert response.status_code == 409
+    assert "cannot approve it" in response.text
+    assert review_of(app).store.item(ITEM).status == "under_review"
+
+
+def test_a_stale_page_cannot_approve(app: FastAPI, client: TestClient) -> None:
+    sign_in(client, "rita")
+    act_on_page(client, "start_review")
+    stale = form_fields(client.get(f"/review/items/{ITEM}").text)
+    client.post(f"/v1/review/items/{ITEM}/actions", headers=token(app, "rob"),
+                json={"action": "request_changes", "hash": current_hash(app), "comment": "wrong site"})
+    response = client.post(f"/review/items/{ITEM}", data={**stale, "action": "approve"})
+    assert response.status_code == 409
+    assert review_of(app).store.item(ITEM).status == "changes_requested"
+
+
+def test_policy_page_is_public_and_explains_the_rules(client: TestClient) -> None:
+    page = client.get("/review/policy")
+    assert page.status_code == 200
+    for rule in ("Nobody can approve a version they submitted", "returns to <strong>Submitted</strong>",
+                 "strict mode", "audit trail", "does not replace"):
+        assert rule in page.text
+
+
+# ---- the JSON API ------------------------------------------------------------------------------
+def test_api_round_trip(app: FastAPI, client: TestClient) -> None:
+    rita = token(app, "rita")
+    items = client.get("/v1/review/items", headers=rita).json()
+    assert {i["id"] for i in items} == set(review_of(app).items)
+    h = current_hash(app)
+    started = client.post(f"/v1/review/items/{ITEM}/actions", headers=rita, json={"action": "start_review", "hash": h})
+    assert started.status_code == 200 and started.json()["status"] == "under_review"
+    again = client.post(f"/v1/review/items/{ITEM}/actions", headers=rita, json={"action": "start_review", "hash": h})
+    assert again.status_code == 409
+    detail = client.get(f"/v1/review/items/{ITEM}", headers=rita).json()
+    assert detail["payload"]["id"] == ITEM
+    assert [(e["action"], e["outcome"]) for e in detail["history"]] == [
+        ("released", "applied"), ("start_review", "applied"), ("start_review", "refused")]
+    csv_text = client.get("/v1/review/audit.csv", headers=rita).text
+    assert csv_text.startswith("id,at,item_id,actor,action,from_status,to_status,hash,outcome,comment,reason\n")
+    assert f",{ITEM},rita,start_review,submitted,under_review,{h},applied," in csv_text
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"action": "publish", "hash": "0" * 64}, 422),
+    ({"action": "start_review", "hash": "not-a-hash"}, 422),
+    ({"action": "start_review"}, 422),
+    ({"action": "start_review", "hash": "0" * 64, "comment": "nul \x00 byte"}, 422),
+])
+def test_api_names_bad_input(app: FastAPI, client: TestClient, body, status) -> None:
+    response = client.post(f"/v1/review/items/{ITEM}/actions", headers=token(app, "rita"), json=body)
+    assert response.status_code == status
+
+
+def test_api_unknown_item_is_404(app: FastAPI, client: TestClient) -> None:
+    response = client.post("/v1/review/items/no-such-item/actions", headers=token(app, "rita"),
+                           json={"action": "start_review", "hash": "0" * 64})
+    assert response.status_code == 404
+
+
+def test_engine_mapping_covers_every_item_the_engine_reports_on(app: FastAPI, client: TestClient) -> None:
+    states = review_states_for(app)
+    assert set(default_knowledge().items) <= set(states)
+    assert set(states.values()) == {"submitted"}
+    rita = token(app, "rita")
+    for action in ("start_review", "approve"):
+        client.post(f"/v1/review/items/{ITEM}/actions", headers=rita, json={"action": action, "hash": current_hash(app)})
+    assert review_states_for(app)[ITEM] == "approved"
+
+
+@pytest.mark.postgres
+def test_the_server_runs_its_review_on_postgresql(postgres_schema_url: str, tmp_path) -> None:
+    application = create_app(Settings.resolve(data_dir=tmp_path, database_url=postgres_schema_url))
+    assert application.state.database.engine.dialect.name == "postgresql"
+    review = review_of(application)
+    with review.store.writing() as session:
+        Accounts(CHEAP_HASHER).add_user(session, "rita", "reviewer", PASSWORD)
+    with TestClient(application, base_url="https://testserver") as client:
+        headers = token(application, "rita")
+        for action in ("start_review", "approve"):
+            response = client.post(f"/v1/review/items/{ITEM}/actions", headers=headers,
+                                   json={"action": action, "hash": current_hash(application)})
+            assert response.status_code == 200, response.text
+        assert review_states_for(application)[ITEM] == "approved"
+        assert f",{ITEM},rita,approve,under_review,approved," in client.get("/v1/review/audit.csv",
+                                                                            headers=headers).text
