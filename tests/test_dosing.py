@@ -162,8 +162,14 @@ INDIVIDUALISED = [
     ("ciprofloxacin", "default", 50),
     ("ciprofloxacin", "oral", 50),
     ("levofloxacin", "default", 19),
-    ("colistin", "default", 90),
 ]
+
+
+def test_colistin_at_crcl_90_follows_nation_2017_table() -> None:
+    """Nation 2017 Table 2: 360 mg CBA/day at CrCl >= 90, split every 12 h."""
+    result = dose("colistin", at(95))
+    assert result.dose_mg == 180
+    assert result.interval_h == 12
 
 
 @pytest.mark.parametrize(("agent", "variant", "crcl"), INDIVIDUALISED)

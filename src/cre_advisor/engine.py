@@ -461,8 +461,8 @@ def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
         return f"condition '{row.condition}' not met"
     if row.activity_surrogate is not None:
         surrogate = run.reading.get(row.activity_surrogate)
-        if surrogate is not None and surrogate.active is False:
-            return f"{row.activity_surrogate} (which stands for the pair) tests resistant"
+        if surrogate is not None and surrogate.active is not True:
+            return f"{row.activity_surrogate} (which stands for the pair) is not shown active"
     for comp in cand.components:
         problem = _agent_problem(run, comp.agent)
         if problem is not None:

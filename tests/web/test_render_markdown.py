@@ -119,3 +119,17 @@ def test_citation_markers_drop_a_bare_reference_already_cited_with_a_locator() -
     assert marker_text(index.mark(["idsa-2024:Q3.4", "idsa-2024", "escmid-2022"])) == "[1: Q3.4; 2]"
     assert marker_text(index.mark(["escmid-2022", "escmid-2022"])) == "[2]"
     assert [(r.number, r.ref_id, r.locators) for r in index.listing()] == [(1, "idsa-2024", ("Q3.4",)), (2, "escmid-2022", ())]
+
+
+def test_a_page_reports_its_least_reviewed_item_and_newest_date() -> None:
+    from cre_advisor.knowledge.schema import Item
+    from cre_advisor.render.dose_table import items_review
+
+    agent = Item(id="a", citations=("x",), review_status="submitted", updated="2026-01-02")
+    table = Item(id="dosing:a", citations=("x",), review_status="submitted", updated="2026-03-04")
+    assert items_review([agent, table], "2025-12-31").model_dump() == {
+        "status": "pending_review", "last_updated": "2026-03-04", "items_used": 2}
+    approved = {"a": "approved", "dosing:a": "approved"}
+    assert items_review([agent, table], "r", approved).status == "approved"
+    assert items_review([agent, table], "r", {**approved, "dosing:a": "under_review"}).status == "under_review"
+    assert items_review([agent, table], "r", {**approved, "a": "changes_requested"}).status == "changes_requested"

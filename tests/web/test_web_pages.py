@@ -191,3 +191,27 @@ def test_every_agent_page_renders(client: TestClient) -> None:
         assert response.status_code == 200, agent_id
         if agent_id in knowledge.dosing.agents:
             assert "Kidney function" in response.text, agent_id
+            assert not re.search(r"<td>\s*0 (mg|g)\b", response.text), agent_id  # no row may read as a zero dose
+
+
+FIELD_NAMES = sorted({*KPC_FORM, "patient.crrt_effluent_l_h", "patient.child_pugh_class", "allergy.0.agent",
+                      "allergy.0.reaction", "infection.increment_cpe.pitt_score", "infection.increment_cpe_score",
+                      "local.KPC", "unavailable", "sus.colistin.mic", "audience", "case_json"})
+
+
+def test_no_form_post_is_a_server_error(client: TestClient) -> None:
+    """Whatever a browser (or anything else) posts to the form, the answer is a page, never a 500."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = st.one_of(st.sampled_from(["", "1", "-3", "1e400", "nan", "KPC", "S", "parts", "score", "detected", "{}"]),
+                     st.text(max_size=12))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(st.dictionaries(st.sampled_from(FIELD_NAMES), text, max_size=12), st.booleans())
+    def post(changes: dict[str, str], start_from_kpc: bool) -> None:
+        data = {**(KPC_FORM if start_from_kpc else {}), **changes}
+        response = client.post("/plan", data=data, headers=HTML)
+        assert response.status_code in (200, 413, 422), (data, response.status_code)
+
+    post()

@@ -247,11 +247,13 @@ def needs_input_card(ctx: CardContext, found: FhirCase) -> dict[str, Any]:
         for agent, result in (found.isolate.susceptibility.items() if found.isolate else ())
     )
     detail = Detail()
-    detail.add(f"Carbapenem-resistant {_mechanism_label(None, found)}.",
+    label = _mechanism_label(None, found)
+    suffix = "" if label.startswith("carbapenem-resistant") else ", carbapenem-resistant"
+    detail.add(f"{label[:1].upper()}{label[1:]}{suffix}.",
                f"Results: {results or 'none'}.", "",
                f"The plan (agents and renally adjusted doses) needs {wanted}; the record has no Condition that "
                "states it. Enter it in the advisor to see the full plan.")
-    return card(ctx, "needs-input", "info", f"CRE ({_mechanism_label(None, found)}): record {wanted} to get a dosed plan",
+    return card(ctx, "needs-input", "info", f"CRE ({label}): record {wanted} to get a dosed plan",
                 _tail(detail, None, found), link_label="Open the CRE advisor")
 
 

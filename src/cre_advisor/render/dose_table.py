@@ -6,8 +6,10 @@ reason for no dose); nothing is computed for a patient here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cre_advisor.engine import REVIEW_ORDER, REVIEW_OUTPUT
 from cre_advisor.knowledge.dosing_tables import AgentDosing, DoseRow, Variant
 from cre_advisor.knowledge.schema import Item
 from cre_advisor.recommendation import Review
@@ -22,10 +24,6 @@ VARIANT_TITLES = {
     "high_exposure": "High exposure (susceptible, increased exposure)",
     "oral": "Oral",
     "oral_cystitis": "Oral, cystitis",
-}
-REVIEW_STATUS = {
-    "submitted": "pending_review", "under_review": "under_review",
-    "changes_requested": "changes_requested", "approved": "approved",
 }
 
 
@@ -47,7 +45,12 @@ class DoseTableView:
     rows: tuple[DoseRowView, ...]
 
 
+def _span(low: float, high: float | None) -> str:
+    return f"{number(low)}-{number(high)}" if high is not None and high != low else number(low)
+
+
 def _dose(row: DoseRow, unit: str) -> str:
+    """The row's amount as the table gives it; a shape this code does not know says so, never '0'."""
     if row.not_recommended:
         return f"Not recommended: {row.not_recommended}"
     if row.individualise:
@@ -55,9 +58,15 @@ def _dose(row: DoseRow, unit: str) -> str:
     if row.dose_mg is not None:
         text = f"{number(row.dose_mg)} {unit}"
     elif row.dose_mg_per_kg is not None:
-        text = f"{number(row.dose_mg_per_kg)} {unit}/kg"
+        text = f"{_span(row.dose_mg_per_kg, row.dose_mg_per_kg_max)} {unit}/kg"
+    elif row.daily_dose_mg is not None:
+        text = f"{number(row.daily_dose_mg)} {unit} per day, divided"
+    elif row.daily_dose_mg_per_kg is not None:
+        text = f"{_span(row.daily_dose_mg_per_kg, row.daily_dose_mg_per_kg_max)} {unit}/kg per day, divided"
+    elif row.daily_dose_by_formula:
+        text = "daily dose by the maintenance formula above, divided"
     else:
-        text = f"{number(row.daily_dose_mg or 0)} {unit} per day, divided"
+        text = "see the cited source"
     return f"{text} ({row.composition})" if row.composition else text
 
 
@@ -65,7 +74,7 @@ def _loading(row: DoseRow, unit: str) -> str:
     if row.loading_dose_mg is not None:
         return f"{number(row.loading_dose_mg)} {unit}"
     if row.loading_dose_mg_per_kg is not None:
-        return f"{number(row.loading_dose_mg_per_kg)} {unit}/kg"
+        return f"{_span(row.loading_dose_mg_per_kg, row.loading_dose_mg_per_kg_max)} {unit}/kg"
     return ""
 
 
@@ -94,6 +103,13 @@ def _facts(variant: Variant, cite: CitationIndex) -> tuple[Cited, ...]:
         facts.append(Cited(
             f"Loading dose = target average steady-state concentration {number(formula.target_css_mg_l)} mg/L x "
             f"{number(formula.factor_l_per_kg)} x body weight (kg), at most {number(formula.max_mg)} {variant.dose_unit}",
+            cite.mark(formula.citations),
+        ))
+    if variant.maintenance_formula is not None:
+        formula = variant.maintenance_formula
+        facts.append(Cited(
+            f"Daily maintenance dose = target average steady-state concentration {number(formula.target_css_mg_l)} mg/L x "
+            f"10^({formula.slope:g} x CrCl + {formula.intercept:g}) {variant.dose_unit}",
             cite.mark(formula.citations),
         ))
     if variant.alt_unit is not None:
@@ -127,6 +143,13 @@ def dose_tables(dosing: AgentDosing, cite: CitationIndex) -> list[DoseTableView]
     return tables
 
 
-def item_review(item: Item, released: str) -> Review:
-    """The review block of one knowledge item (an agent or its dose table), as an answer reports it."""
-    return Review(status=REVIEW_STATUS[item.review_status], last_updated=item.updated or released, items_used=1)  # type: ignore[arg-type]
+def items_review(items: Sequence[Item], released: str, states: Mapping[str, str] | None = None) -> Review:
+    """The review block of a page showing `items`: the least-reviewed one, the newest change.
+
+    `states` are the advisory board's states from the review store; without them an item
+    keeps the state shipped in the knowledge base. Same ordering as the engine's answers.
+    """
+    statuses = [(states or {}).get(item.id, item.review_status) for item in items]
+    worst = min(statuses, key=REVIEW_ORDER.__getitem__, default="submitted")
+    last = max((item.updated or released for item in items), default=released)
+    return Review(status=REVIEW_OUTPUT[worst], last_updated=last, items_used=len(items))  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -208,7 +209,7 @@ def _check_context(service: Service, hook: HookRequest, development: bool) -> No
 @router.post("/cds-services/{service_id}", summary="Call a CDS service", responses={412: {"description": "Required data unavailable"}})
 async def call_service(
     service_id: str, request: Request, cds: Runtime, _client: Client, body: Annotated[dict[str, Any], Body()],
-) -> dict[str, Any]:
+) -> JSONResponse:
     service = _service(service_id)
     try:
         hook = HookRequest.model_validate(body)
@@ -244,7 +245,7 @@ async def call_service(
         produced = await run_in_threadpool(answer)
     except FhirInputError as error:
         raise HTTPException(400, f"invalid FHIR: {error}") from None
-    return {"cards": produced}
+    return JSONResponse({"cards": produced})  # plain JSON already: skip FastAPI's re-encoding
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards")

@@ -18,7 +18,7 @@ from cre_advisor.case import Case
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.recommendation import Recommendation
 from cre_advisor.render.citations import CitationIndex
-from cre_advisor.render.dose_table import dose_tables, item_review
+from cre_advisor.render.dose_table import dose_tables, items_review
 from cre_advisor.render.view import number, review_banner
 from cre_advisor.store.saved_cases import ID_PATTERN, SavedCase, load_case, save_case
 from cre_advisor.web import services
@@ -216,7 +216,8 @@ def agent_page(request: Request, agent: Annotated[str, Path(max_length=100)]) ->
     dosing = knowledge.dosing.agents.get(agent_id)
     agent_markers = cite.mark(info.citations)
     tables = dose_tables(dosing, cite) if dosing is not None else []
-    review = item_review(dosing if dosing is not None else info, knowledge.released)
+    states = request.app.state.review_states
+    review = items_review([info, *([dosing] if dosing else [])], knowledge.released, states() if states else None)
     return render_page(request, "agent.html", {
         "agent": info,
         "agent_markers": agent_markers,
