@@ -1,21 +1,37 @@
 """Benchmark: follow-up question answering over tests/questions.yaml, from one run.
 
 Prints recall@1 and recall@3 (expected knowledge items among the top answers), the not-covered
-checks, and the median latency of `cre_advisor.ask.answer()` per question (index already built;
-the build time is printed apart). Run: .venv/bin/python bench/ask.py
+checks, and the median latency of `cre_advisor.ask.answer()` per question, without and with a
+case in context (index already built; the build time is printed apart). Run: .venv/bin/python bench/ask.py
 """
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
 from pathlib import Path
 
+from cre_advisor.ask import answer
 from cre_advisor.ask.evaluation import QuestionSet, score
 from cre_advisor.ask.index import default_index
 from cre_advisor.ask.vocabulary import default_vocabulary
 from cre_advisor.knowledge.loader import default_knowledge
 
-QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "questions.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "tests" / "questions.yaml"
+CASE = ROOT / "examples" / "kpc-bacteremia.json"
+
+
+def median_with_case(questions: QuestionSet) -> float:
+    """Median time of answering with a case in context (the case's recommendation is computed each time)."""
+    case = json.loads(CASE.read_text())
+    samples = []
+    for row in questions.covered:
+        start = time.perf_counter()
+        answer(row.q, case=case)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
 
 
 def main() -> None:
@@ -36,6 +52,7 @@ def main() -> None:
           f"(not-covered threshold min_score: {default_vocabulary().min_score})")
     print(f"median latency per question: {result.median_latency_s * 1000:.2f} ms "
           f"(slowest {max(result.latencies_s) * 1000:.2f} ms)")
+    print(f"median latency per question with a case ({CASE.name}): {median_with_case(questions) * 1000:.2f} ms")
     for question, expected, ranked in result.misses:
         print(f"  miss: {question!r}: expected {list(expected)}, got {ranked}")
     for question in result.wrongly_covered + result.wrongly_not_covered:

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from cre_advisor.ask import answer
-from cre_advisor.ask.compose import FOR_CARE_TEAM, NO_DOSES_FOR_PATIENTS
+from cre_advisor.ask.compose import FOR_CARE_TEAM
+from cre_advisor.ask.passages import NO_DOSES_FOR_PATIENTS
 from cre_advisor.ask.index import index_for
 from cre_advisor.knowledge.loader import default_knowledge
 
@@ -129,6 +130,16 @@ def test_dose_question_answers_with_this_patients_band(kpc_case: dict[str, Any])
     cza = next(text for text in lines if text.startswith("Ceftazidime-avibactam"))
     assert "1.25 g" in cza and "q8h" in cza  # label band CrCl 31-50 mL/min
     assert "31-50" in cza
+
+
+def test_dose_question_about_a_renal_replacement_mode_the_patient_is_not_on(kpc_case: dict[str, Any]) -> None:
+    hd = [line.text for line in answer("MEV dose if she goes on haemodialysis?", case=kpc_case).for_this_patient]
+    assert any("not on intermittent haemodialysis" in text for text in hd)
+    on_hd = next(text for text in hd if text.startswith("Meropenem-vaborbactam IV on intermittent haemodialysis"))
+    assert "1 g" in on_hd and "q12h" in on_hd  # label: 1 g q12h after the session
+    crrt = [line.text for line in answer("What dose of CZA on CRRT?", case=kpc_case).for_this_patient]
+    on_crrt = next(text for text in crrt if text.startswith("Ceftazidime-avibactam IV on CRRT"))
+    assert "pharmacist to individualise" in on_crrt  # no label CRRT dose (DOSING.md)
 
 
 def test_dose_of_an_agent_outside_the_plan_uses_the_case_and_says_it_is_avoided(kpc_case: dict[str, Any]) -> None:

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from cre_advisor.ask import answer
-from cre_advisor.ask.evaluation import QuestionSet, recall, score
+from cre_advisor.ask.evaluation import QuestionSet, Scores, recall, score
 from cre_advisor.ask.index import default_index
 
 QUESTIONS = QuestionSet.load(Path(__file__).with_name("questions.yaml"))
 
 
 @pytest.fixture(scope="module")
-def scores():  # type: ignore[no-untyped-def]
+def scores() -> Scores:
     return score(QUESTIONS)
 
 
@@ -30,11 +30,11 @@ def test_question_set_is_large_enough_and_names_real_items() -> None:
     assert not unknown, f"questions.yaml expects items the knowledge base does not have: {unknown}"
 
 
-def test_recall_at_3_meets_the_bar(scores) -> None:  # type: ignore[no-untyped-def]
+def test_recall_at_3_meets_the_bar(scores: Scores) -> None:
     assert scores.recall_at_3 >= 0.9, f"recall@3 {scores.recall_at_3:.3f}; misses: {scores.misses}"
 
 
-def test_no_covered_question_is_refused(scores) -> None:  # type: ignore[no-untyped-def]
+def test_no_covered_question_is_refused(scores: Scores) -> None:
     assert scores.wrongly_not_covered == []
 
 

@@ -133,6 +133,10 @@ def test_dose_from_patient_values_runs_cockcroft_gault(client: TestClient) -> No
         ({"agent": "cefiderocol", "colour": "red"}, ["body", "colour"]),
         ({"crcl_ml_min": 40}, ["body", "agent"]),
         ({"agent": "meropenem", "crcl_ml_min": 40, "variant": "no-such-variant"}, ["body"]),
+        ({"agent": "meropenem", "crcl_ml_min": 40, "serum_creatinine_mg_dl": 1.0}, ["body"]),
+        ({"agent": "meropenem", "serum_creatinine_mg_dl": 1.0, "serum_creatinine_umol_l": 88}, ["body"]),
+        ({"agent": "meropenem", "crrt_effluent_l_h": 2}, ["body"]),
+        ({"agent": "meropenem", "crcl_ml_min": 40, "route": "IM"}, ["body", "route"]),
     ],
 )
 def test_dose_errors_are_422(client: TestClient, request_body: dict[str, Any], loc: list[Any]) -> None:

@@ -1,10 +1,11 @@
 """Composes the answer to a follow-up question from the matched items' own text.
 
-Nothing clinical is written here: lines are the items' own wording (passages.py); the patient
-and family view shows an item only in the wording the knowledge base gives it for them (as the
-plan's patient renderer does), and with a case in context the patient's part comes from the case's own Recommendation (its options,
-doses and avoid list) or from `dose_for` for an agent outside the plan. A question the
-knowledge base does not cover gets its reason and the nearest topics it does cover.
+Nothing clinical is written here: lines are the items' own wording (passages.py), and the
+patient and family view shows an item only in the wording the knowledge base gives it for them
+(as the plan's patient renderer does). With a case in context, the patient's part comes from
+the case's own Recommendation (its options, doses and avoid list), or from `dose_for` with the
+case's renal function for an agent outside the plan. A question the knowledge base does not
+cover gets its reason and the nearest topics it does cover.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 from cre_advisor.ask.coverage import judge
 from cre_advisor.ask.index import AskIndex, Hit, Reading, index_for
 from cre_advisor.ask.models import Answer, AnswerItem, CitedLine, Topic
-from cre_advisor.ask.passages import Passage
+from cre_advisor.ask.passages import NO_DOSES_FOR_PATIENTS, Passage
 from cre_advisor.ask.ranking import Focus, weigh
-from cre_advisor.case import Case
+from cre_advisor.case import Case, RenalReplacement
 from cre_advisor.dosing import INDIVIDUALISE, dose_for
 from cre_advisor.engine import REVIEW_ORDER, REVIEW_OUTPUT, recommend
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
@@ -30,7 +31,6 @@ from cre_advisor.render.view import check_audience
 MAX_QUESTION_CHARS = 500
 NEAREST_TOPICS = 3
 PLAN_OPTIONS = 3
-NO_DOSES_FOR_PATIENTS = "Doses are worked out by the care team and are not shown in this view."
 FOR_CARE_TEAM = "This item is worded for the care team; ask them to explain what it means for you."
 
 
@@ -47,8 +47,9 @@ def answer(
 
     `review_states` maps item ids to the advisory board's review state; `strict` quotes only
     approved items (reference titles are sources, not reviewed content, and stay) and names
-    the ones it left out, as the engine's strict mode does. Raises ValueError naming the problem for an empty or over-long question or an unknown
-    audience, and pydantic's ValidationError for an invalid case.
+    the ones it left out, as the engine's strict mode does. Raises ValueError naming the
+    problem for an empty or over-long question or an unknown audience, and pydantic's
+    ValidationError for an invalid case.
     """
     check_audience(audience)
     question = " ".join(question.split())
@@ -67,9 +68,9 @@ def answer(
     verdict = judge(reading, hits, index.vocabulary)
     left_out: list[str] = []
     if strict:
-        approved = [h for h in hits if _status(h.passage, states) in (None, "approved")]
-        left_out = [h.passage.id for h in hits[:index.vocabulary.answer_items] if h not in approved]
-        hits = approved
+        shown = hits[:index.vocabulary.answer_items]
+        hits = [h for h in hits if _status(h.passage, states) in (None, "approved")]
+        left_out = [h.passage.id for h in shown if h not in hits]
     base = {
         "question": question,
         "audience": audience,
@@ -142,14 +143,13 @@ def _key(text: str) -> str:
 
 
 def _nearest(index: AskIndex, hits: list[Hit]) -> list[Topic]:
-    """The closest covered items, or without any match the topics the statements cover."""
+    """The closest covered items, or without any match one item for each topic the statements cover."""
     if hits:
         return [Topic(id=h.passage.id, title=h.passage.title) for h in hits[:NEAREST_TOPICS]]
     seen: dict[str, Topic] = {}
     for passage in index.passages:
-        if passage.kind == "statement":
-            topic = passage.title.split(" (")[0]
-            seen.setdefault(topic, Topic(id=passage.id, title=passage.title))
+        if passage.topic is not None:
+            seen.setdefault(passage.topic, Topic(id=passage.id, title=passage.title))
     return list(seen.values())
 
 
@@ -170,6 +170,9 @@ def _for_this_patient(
             for agent in targets:
                 lines += _dose_lines(agent, case, in_plan, knowledge)
                 used.add(f"dosing:{agent}")
+            mode = reading.renal_replacement
+            if mode is not None and mode != case.patient.renal_replacement.value:
+                lines += _dose_lines_on(mode, targets, case, knowledge)
     if named:
         for agent in named:
             if reading.asks_dose and agent in in_plan:
@@ -217,6 +220,19 @@ def _dose_lines(
                     site=case.infection.site.value, knowledge=knowledge)
     text = f"{name} {dose.route} for this patient: {dose.dose} (for {dose.adjusted_for})"
     return [CitedLine(text=_with_notes(text, list(dose.notes)), citations=list(dose.citations))]
+
+
+def _dose_lines_on(mode: str, agents: list[str], case: Case, knowledge: Knowledge) -> list[CitedLine]:
+    """The question asks about a renal replacement mode the case is not on: this patient's dose on it."""
+    patient = case.patient.model_copy(update={"renal_replacement": RenalReplacement(mode)})
+    renal = assess_renal_function(patient)
+    lines = [CitedLine(text=f"This patient is not on {renal.summary}; if started, the tables give:")]
+    for agent in agents:
+        if agent in knowledge.dosing.agents:
+            dose = dose_for(agent, renal=renal, patient=patient, site=case.infection.site.value, knowledge=knowledge)
+            text = f"{knowledge.agents[agent].name} {dose.route} on {renal.summary}: {dose.dose} (for {dose.adjusted_for})"
+            lines.append(CitedLine(text=_with_notes(text, list(dose.notes)), citations=list(dose.citations)))
+    return lines
 
 
 def _with_notes(text: str, notes: list[str]) -> str:

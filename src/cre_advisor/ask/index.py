@@ -55,6 +55,11 @@ class Reading:
         return frozenset(group for f in self.found for group in f.term.groups)
 
     @property
+    def renal_replacement(self) -> str | None:
+        """The renal replacement mode the question names (a case's value), if any."""
+        return next((f.term.renal_replacement for f in self.found if f.term.renal_replacement), None)
+
+    @property
     def kinds(self) -> set[str]:
         return {f.term.kind for f in self.found}
 

@@ -37,6 +37,7 @@ KIND_LABELS = {
     "warning": "warning", "monitoring": "monitoring", "icu_note": "ICU note", "site_note": "site note",
     "pitfall": "pitfall", "disclaimer": "disclaimer", "missing_data": "missing data",
 }
+NO_DOSES_FOR_PATIENTS = "Doses are worked out by the care team and are not shown in this view."
 ROUTE_WORDS = {"IV": "intravenous", "PO": "oral", "IM": "intramuscular"}
 SPECIFIC_SITES = 4
 CONDITION_LABELS = {
@@ -72,6 +73,7 @@ class Passage:
     applies: Applies | None
     index_text: str
     patient_wording: bool = False
+    topic: str | None = None
 
 
 def build_passages(knowledge: Knowledge) -> list[Passage]:
@@ -102,7 +104,7 @@ def _statement(statement: Statement) -> Passage:
         id=statement.id, kind="statement", title=f"{topic[0].upper()}{topic[1:]} ({KIND_LABELS[statement.kind]})",
         body=body, agents=statement.applies.agents_any, applies=statement.applies,
         index_text=" ".join([topic, KIND_LABELS[statement.kind], *texts.values(), _applies_words(statement.applies)]),
-        patient_wording="patient" in texts,
+        patient_wording="patient" in texts, topic=topic,
         **_item_fields(statement),  # type: ignore[arg-type]
     )
 
@@ -113,7 +115,7 @@ def _dose_table(knowledge: Knowledge, dosing: AgentDosing) -> Passage:
 
     def body(audience: str) -> list[Line]:
         if audience == "patient":
-            return [Line("Doses are worked out by the care team and are not shown in this view.")]
+            return [Line(NO_DOSES_FOR_PATIENTS)]
         lines = []
         cite = CitationIndex(knowledge.references)
         for table in dose_tables(dosing, cite):
@@ -173,8 +175,8 @@ def _regimen(knowledge: Knowledge, row: RegimenRow) -> Passage:
     def body(audience: str) -> list[Line]:
         lines = [Line(row.rationale.strip(), tuple(row.citations))]
         if conditions:
-            lines.append(Line("Conditions: " + "; ".join(conditions) + "."))
-        lines += [Line(f"Caution: {caution}") for caution in row.cautions]
+            lines.append(Line("Conditions: " + "; ".join(conditions) + ".", tuple(row.citations)))
+        lines += [Line(f"Caution: {caution}", tuple(row.citations)) for caution in row.cautions]
         return lines
 
     return Passage(

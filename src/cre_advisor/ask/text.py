@@ -45,6 +45,7 @@ class Term:
     reason: str | None = None
     sites: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    renal_replacement: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,29 @@ class Lexicon:
         self._exact: dict[str, Term] = {}
         self._loose_patterns: set[str] = set()
         self._exact_patterns: set[str] = set()
+        self._add_agents(knowledge, vocabulary)
+        for expansion in vocabulary.expansions:
+            term = Term(expansion.kind, expansion.adds, tuple(expansion.adds.split()),
+                        sites=expansion.sites, groups=expansion.groups,
+                        renal_replacement=expansion.renal_replacement.value if expansion.renal_replacement else None)
+            for phrase in expansion.terms:
+                self._add(phrase, term, exact=False)
+            for phrase in expansion.exact:
+                self._add(phrase, term, exact=True)
+        self._add_organisms(knowledge)
+        for outside in vocabulary.outside:
+            term = Term("outside", outside.terms[0], reason=outside.reason)
+            for phrase in outside.terms:
+                self._add(phrase, term, exact=False)
+        phrases = sorted(
+            [(p, True) for p in self._exact_patterns] + [(p, False) for p in self._loose_patterns],
+            key=lambda item: (-len(item[0]), item[0]),
+        )
+        alternatives = [re.escape(p) if exact else f"(?i:{_flexible(p)}(?:e?s)?)" for p, exact in phrases]
+        self._pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])")
+
+    def _add_agents(self, knowledge: Knowledge, vocabulary: Vocabulary) -> None:
+        """Each agent by id, name and synonym; each drug class name as all its agents."""
         exact_abbreviations = set(vocabulary.exact_abbreviations)
         for agent in knowledge.agents.values():
             term = Term("agent", agent.name, (agent_token(agent.id), *agent.id.split("-")), (agent.id,))
@@ -76,13 +100,9 @@ class Lexicon:
             term = Term("agent", drug_class + "s", adds, members)
             for phrase in phrases:
                 self._add(phrase, term, exact=False)
-        for expansion in vocabulary.expansions:
-            term = Term(expansion.kind, expansion.adds, tuple(expansion.adds.split()),
-                        sites=expansion.sites, groups=expansion.groups)
-            for phrase in expansion.terms:
-                self._add(phrase, term, exact=False)
-            for phrase in expansion.exact:
-                self._add(phrase, term, exact=True)
+
+    def _add_organisms(self, knowledge: Knowledge) -> None:
+        """Enterobacterales by name (adding the genus); other organisms as out of scope, with the refusal."""
         organisms = _organism_names(knowledge)
         for name in organisms["enterobacterales"]:
             genus = knowledge.organism(name).genus
@@ -92,16 +112,6 @@ class Lexicon:
                 knowledge.organism(name)
             except OutOfScopeOrganism as refusal:
                 self._add(name, Term("outside", name, reason=str(refusal)), exact=False)
-        for outside in vocabulary.outside:
-            term = Term("outside", outside.terms[0], reason=outside.reason)
-            for phrase in outside.terms:
-                self._add(phrase, term, exact=False)
-        phrases = sorted(
-            [(p, True) for p in self._exact_patterns] + [(p, False) for p in self._loose_patterns],
-            key=lambda item: -len(item[0]),
-        )
-        alternatives = [re.escape(p) if exact else f"(?i:{_flexible(p)}(?:e?s)?)" for p, exact in phrases]
-        self._pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])")
 
     def _add(self, phrase: str, term: Term, *, exact: bool) -> None:
         table, key = (self._exact, phrase) if exact else (self._loose, _loose_key(phrase))

@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from cre_advisor.case import RenalReplacement
 from cre_advisor.knowledge.schema import Group, SiteName
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
@@ -32,6 +33,7 @@ class Expansion(_Data):
     adds: str
     sites: tuple[SiteName, ...] = ()
     groups: tuple[Group, ...] = ()
+    renal_replacement: RenalReplacement | None = None
 
 
 class Outside(_Data):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Body, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import SQLAlchemyError
 
 from cre_advisor.case import AgentId, Case, RenalReplacement, Sex, Site
@@ -39,11 +39,24 @@ class DoseRequest(BaseModel):
     height_cm: float | None = Field(default=None, ge=100, le=250)
     serum_creatinine_mg_dl: float | None = Field(default=None, gt=0, le=30)
     serum_creatinine_umol_l: float | None = Field(default=None, gt=0, le=2650)
+    creatinine_unstable: bool = Field(default=False, description="Rising or falling creatinine: estimates unreliable.")
+    crcl_weight_basis: Literal["actual", "ideal", "adjusted"] | None = None
     renal_replacement: RenalReplacement = RenalReplacement.none
     crrt_effluent_l_h: float | None = Field(default=None, gt=0, le=10)
     site: Site | None = None
-    variant: str = Field(default="default", description="Dose variant, e.g. cystitis or with_ceftazidime_avibactam.")
+    variant: str = Field(default="default", max_length=64, description="Dose variant, e.g. cystitis or with_ceftazidime_avibactam.")
+    route: Literal["IV", "PO"] | None = Field(default=None, description="Picks an oral variant where the agent has one.")
     child_pugh_class: Literal["A", "B", "C"] | None = None
+
+    @model_validator(mode="after")
+    def _one_renal_input(self) -> DoseRequest:
+        if self.crcl_ml_min is not None and (self.serum_creatinine_mg_dl or self.serum_creatinine_umol_l):
+            raise ValueError("crcl_ml_min: give a creatinine clearance or a serum creatinine, not both")
+        if self.serum_creatinine_mg_dl is not None and self.serum_creatinine_umol_l is not None:
+            raise ValueError("serum_creatinine_mg_dl: give serum creatinine once, in one unit")
+        if self.crrt_effluent_l_h is not None and self.renal_replacement is not RenalReplacement.crrt:
+            raise ValueError("crrt_effluent_l_h: only meaningful with renal_replacement 'crrt'")
+        return self
 
 
 def _readable_mic(value: str) -> str:
@@ -71,6 +84,15 @@ class InterpretRequest(BaseModel):
     breakpoints: Annotated[str, AfterValidator(_known_table), Field(max_length=64)] = "EUCAST-2026"
 
 
+KPC_EXAMPLE = {  # shown in /docs: a KPC bloodstream infection with reduced renal function
+    "patient": {"age_years": 67, "sex": "female", "weight_kg": 72, "height_cm": 165, "serum_creatinine_mg_dl": 1.4},
+    "infection": {"site": "bloodstream", "severity": "septic_shock", "source_control": "pending"},
+    "isolate": {"organism": "Klebsiella pneumoniae", "carbapenemase": ["KPC"],
+                "susceptibility": {"meropenem-vaborbactam": {"interpretation": "S"}, "meropenem": {"mic_mg_l": 16}}},
+}
+CaseBody = Annotated[Case, Body(openapi_examples={"kpc": {"summary": "KPC bacteraemia, CrCl about 40", "value": KPC_EXAMPLE}})]
+
+
 class SavedCaseLink(BaseModel):
     id: str
     url: str
@@ -82,7 +104,7 @@ class SavedCaseLink(BaseModel):
     response_class=JSONResponse,
     responses={200: {"model": Recommendation, "description": "The Recommendation, as `cre-advisor recommend --json` prints it."}},
 )
-async def post_recommendation(case: Case, request: Request) -> Response:
+async def post_recommendation(case: CaseBody, request: Request) -> Response:
     try:
         recommendation = services.recommend(case, request.app)
     except ValueError as exc:
@@ -130,7 +152,7 @@ def get_references() -> list[dict[str, Any]]:
 
 
 @router.post("/cases", status_code=201, summary="Save a case; returns its shareable link")
-def post_case(case: Case, request: Request) -> SavedCaseLink:
+def post_case(case: CaseBody, request: Request) -> SavedCaseLink:
     with request.app.state.database.session() as session:
         row = save_case(session, case, default_knowledge().version)
     return SavedCaseLink(id=row.id, url=str(request.url_for("saved_case_page", case_id=row.id)))

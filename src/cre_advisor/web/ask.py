@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from cre_advisor import render
 from cre_advisor.ask import Answer, answer
 from cre_advisor.ask.compose import MAX_QUESTION_CHARS
+from cre_advisor.ask.index import default_index
 from cre_advisor.ask.models import CitedLine
 from cre_advisor.case import Case
 from cre_advisor.knowledge.loader import default_knowledge
@@ -27,6 +28,7 @@ from cre_advisor.web.templating import render_page
 
 router = APIRouter()
 MAX_CASE_CHARS = 64_000  # the result page's cap on a case carried in a hidden field
+default_index()  # build the retrieval index when the app is assembled, not on the first question
 
 Audience = Literal["clinician", "pharmacist", "nurse", "patient"]
 

@@ -40,6 +40,8 @@ def dose(request: DoseRequest) -> dict[str, Any]:
         serum_creatinine_mg_dl=request.serum_creatinine_mg_dl,
         serum_creatinine_umol_l=request.serum_creatinine_umol_l,
         measured_crcl_ml_min=request.crcl_ml_min,
+        creatinine_unstable=request.creatinine_unstable,
+        weight_basis=request.crcl_weight_basis,
         renal_replacement=request.renal_replacement,
         crrt_effluent_l_h=request.crrt_effluent_l_h,
     )
@@ -49,6 +51,7 @@ def dose(request: DoseRequest) -> dict[str, Any]:
         site=request.site.value if request.site else None,
         variant=request.variant,
         child_pugh=request.child_pugh_class,
+        route=request.route,
     )
     return {**result.model_dump(mode="json"), "renal": renal.model_dump(mode="json")}
 
