@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from cre_advisor.case import Case, Reaction, Severity, Site
 from cre_advisor.dosing import DoseResult, dose_for
@@ -97,7 +98,7 @@ class _Run:
     excluded: dict[str, str] = field(default_factory=dict)
     cautions: dict[str, list[str]] = field(default_factory=dict)
     facts: dict[str, object] = field(default_factory=dict)
-    avoid_rules: list[AvoidRule] | None = None
+    matched: _Matched | None = None
 
     def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...] = ()) -> None:
         self.trace.append(TraceEntry(step=name, finding=finding, citations=list(dict.fromkeys(citations))))
@@ -219,7 +220,7 @@ def assess_severity(run: _Run) -> None:
 def select_candidates(run: _Run) -> list[_Candidate]:
     """Regimen rows of this profile for this mechanism group, site and severity."""
     assert run.mechanism is not None
-    rows = [row for row in run.kn.regimens_by_site[run.case.infection.site.value] if _applies(run, row.applies)]
+    rows = _matches(run).rows
     candidates = [
         _Candidate(row.id, row.tier, row.order, list(row.components), row.rationale.strip(),
                    list(row.citations), list(row.cautions))
@@ -345,7 +346,7 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
 def compile_safety(run: _Run, options: list[Option]) -> None:
     """What to avoid, warnings, monitoring and ICU notes for the options actually offered."""
     offered = {item.agent for o in options for item in o.regimen}
-    for rule in _matching_avoid_rules(run):
+    for rule in _matches(run).avoid_rules:
         run.used.add(rule.id)
         run.avoid.append(Avoid(agents=list(rule.agents), reason=rule.reason.strip(), citations=list(rule.citations)))
     resistant = [r.agent for r in run.reading.results.values() if r.active is False and r.source != "intrinsic"]
@@ -384,14 +385,11 @@ def compile_safety(run: _Run, options: list[Option]) -> None:
         for text in _dose_monitoring(run, item.agent):
             run.add(run.monitoring, text)
 
-    for statement in run.kn.statements.values():
-        if statement.kind in ("disclaimer", "missing_data") or statement.id in _CODE_FIRED:
+    for statement in _matches(run).statements:
+        if statement.applies.agents_any and offered.isdisjoint(statement.applies.agents_any):
             continue
-        if statement.applies.agents_any and not offered & set(statement.applies.agents_any):
-            continue
-        if _applies(run, statement.applies):
-            target = run.monitoring if statement.kind in ("monitoring", "icu_note") else run.warnings
-            _say(run, statement, target)
+        target = run.monitoring if statement.kind in ("monitoring", "icu_note") else run.warnings
+        _say(run, statement, target)
     run.step(
         "compile_safety",
         f"{len(run.avoid)} avoid entries, {len(run.warnings)} warnings, {len(run.monitoring)} monitoring items.",
@@ -449,10 +447,41 @@ _MATCHED_FIELDS = ("profiles", "groups", "sites", "severities", "source_control"
                    "organism_genera")
 
 
-def _matching_avoid_rules(run: _Run) -> list[AvoidRule]:
-    if run.avoid_rules is None:
-        run.avoid_rules = [rule for rule in run.kn.avoid_rules if _applies(run, rule.applies)]
-    return run.avoid_rules
+@dataclass(frozen=True)
+class _Matched:
+    """Knowledge items whose conditions hold for one combination of case facts."""
+
+    rows: tuple[RegimenRow, ...]
+    avoid_rules: tuple[AvoidRule, ...]
+    statements: tuple[Statement, ...]
+
+
+_MATCH_MEMO: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], _Matched]] = WeakKeyDictionary()
+
+
+def _matches(run: _Run) -> _Matched:
+    """Rows, avoid rules and statements that apply, memoised per knowledge base and fact combination
+    (a finite set: profile x group x site x severity x ...), so each case tests no condition twice."""
+    if run.matched is None:
+        key = (*run.facts.values(), run.severe, run.case.patient.pregnant)
+        memo = _MATCH_MEMO.setdefault(run.kn, {})
+        found = memo.get(key)
+        if found is None:
+            kn = run.kn
+            found = _Matched(
+                rows=tuple(r for r in kn.regimens_by_site[str(run.facts["sites"])] if _applies(run, r.applies)),
+                avoid_rules=tuple(r for r in kn.avoid_rules if _applies(run, r.applies)),
+                statements=tuple(
+                    st for st in kn.statements.values()
+                    if st.kind not in ("disclaimer", "missing_data") and st.id not in _CODE_FIRED
+                    and _applies(run, st.applies)
+                ),
+            )
+            memo[key] = found
+        run.matched = found
+    return run.matched
+
+
 
 
 def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
@@ -472,7 +501,7 @@ def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
         problem = _activity_problem(run, comp.agent, required=comp.agent in row.requires_tested)
         if problem is not None:
             return problem
-    for rule in _matching_avoid_rules(run):
+    for rule in _matches(run).avoid_rules:
         hit = set(rule.agents) & set(cand.agents)
         if hit and (rule.scope == "any" or len(cand.treating()) == 1):
             return rule.reason.split(":")[0].strip().rstrip(".")

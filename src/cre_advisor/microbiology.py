@@ -189,10 +189,30 @@ class MicInterpretation:
         )
 
 
+_INTERPRETED: dict[tuple[int, str, Mic, str, str | None], MicInterpretation] = {}
+_INTERPRETED_MAX = 8192
+
+
 def interpret_mic(
     table: BreakpointTable, agent: str, mic: Mic, organism: Organism, site: str | None
 ) -> MicInterpretation:
-    """Read one MIC against the row this organism and site select, saying which row and why."""
+    """Read one MIC against the row this organism and site select, saying which row and why.
+
+    Memoised: the inputs come from a small set (doubling dilutions, a few dozen agents and
+    organisms), and each answer keeps its table alive, so the table's id cannot be reused.
+    """
+    key = (id(table), agent, mic, organism.name, site)
+    found = _INTERPRETED.get(key)
+    if found is None:
+        if len(_INTERPRETED) >= _INTERPRETED_MAX:
+            _INTERPRETED.clear()
+        found = _INTERPRETED[key] = _interpret_mic(table, agent, mic, organism, site)
+    return found
+
+
+def _interpret_mic(
+    table: BreakpointTable, agent: str, mic: Mic, organism: Organism, site: str | None
+) -> MicInterpretation:
     row = table.select(agent, organism_names(organism), site)
     if row is None:
         scopes = "; ".join(table.scope_of(r) for r in table.rows_for(agent))

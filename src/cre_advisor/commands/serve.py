@@ -19,7 +19,10 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     database: Annotated[
         str | None,
-        typer.Option(help=f"Database URL, e.g. postgresql+psycopg://user@host/db (env {DATABASE_URL_ENV}; default: SQLite in the data directory)."),
+        typer.Option(
+            help="Database URL, e.g. postgresql+psycopg://user@host/db "
+            f"(env {DATABASE_URL_ENV}; default: SQLite in the data directory)."
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help=f"Data directory (env {DATA_DIR_ENV}; default ./data).")

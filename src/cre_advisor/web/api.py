@@ -29,10 +29,14 @@ health_router = APIRouter(tags=["api"])
 class DoseRequest(BaseModel):
     """One agent's dose for a clearance, or for the patient values Cockcroft-Gault needs."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent": "ceftazidime-avibactam", "crcl_ml_min": 40}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"agent": "ceftazidime-avibactam", "crcl_ml_min": 40}]}
+    )
 
     agent: AgentId
-    crcl_ml_min: float | None = Field(default=None, ge=0, le=400, description="A known clearance; wins over the values below.")
+    crcl_ml_min: float | None = Field(
+        default=None, ge=0, le=400, description="A known clearance; wins over the values below."
+    )
     age_years: float | None = Field(default=None, ge=18, le=120)
     sex: Sex | None = None
     weight_kg: float | None = Field(default=None, gt=0, le=400, description="Also used for mg/kg doses.")
@@ -75,10 +79,17 @@ def _known_table(value: str) -> str:
 class InterpretRequest(BaseModel):
     """One MIC of one agent against one organism (and site), read with a breakpoint table."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent": "meropenem", "mic": "16", "organism": "Klebsiella pneumoniae"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"agent": "meropenem", "mic": "16", "organism": "Klebsiella pneumoniae"}]},
+    )
 
     agent: AgentId
-    mic: Annotated[str, AfterValidator(_readable_mic), Field(max_length=32, description="mg/L as the lab writes it: '2', '<=0.25', '>32'.")]
+    mic: Annotated[
+        str,
+        AfterValidator(_readable_mic),
+        Field(max_length=32, description="mg/L as the lab writes it: '2', '<=0.25', '>32'."),
+    ]
     organism: Annotated[str, AfterValidator(_known_organism), Field(max_length=200)]
     site: Site | None = None
     breakpoints: Annotated[str, AfterValidator(_known_table), Field(max_length=64)] = "EUCAST-2026"

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from cre_advisor import render
 from cre_advisor.case import Case
@@ -180,9 +181,13 @@ async def save(request: Request) -> Response:
         case = _case_from_json(str(form.get("case_json") or ""))
     except ValidationError as exc:
         raise HTTPException(422, f"the case to save is not valid: {exc.error_count()} error(s)") from None
+    case_id = await run_in_threadpool(_store, request, case)  # the database may be across a network
+    return RedirectResponse(request.url_for("saved_case_page", case_id=case_id).path, status_code=303)
+
+
+def _store(request: Request, case: Case) -> str:
     with request.app.state.database.session() as session:
-        row = save_case(session, case, default_knowledge().version)
-    return RedirectResponse(request.url_for("saved_case_page", case_id=row.id).path, status_code=303)
+        return save_case(session, case, default_knowledge().version).id
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, name="saved_case_page")
