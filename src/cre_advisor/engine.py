@@ -535,9 +535,19 @@ def _agent_problem(run: _Run, agent: str) -> str | None:
     return problem
 
 
-def _allergy_hits(run: _Run, allergen: str) -> set[str]:
-    """Agents an allergy to `allergen` (an agent or a class) extends to."""
-    agents = run.kn.agents
+def _allergy_hits(run: _Run, allergen: str) -> frozenset[str]:
+    """Agents an allergy to `allergen` (an agent or a class) extends to (memoised per knowledge base)."""
+    memo = _ALLERGY_MEMO.setdefault(run.kn, {})
+    if allergen not in memo:
+        memo[allergen] = frozenset(_allergy_extent(run.kn, allergen))
+    return memo[allergen]
+
+
+_ALLERGY_MEMO: WeakKeyDictionary[Knowledge, dict[str, frozenset[str]]] = WeakKeyDictionary()
+
+
+def _allergy_extent(kn: Knowledge, allergen: str) -> set[str]:
+    agents = kn.agents
     if allergen not in agents:
         return {a for a, info in agents.items() if allergen in info.allergy_groups}
     parts = {allergen, *agents[allergen].contains}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, get_args
 
@@ -30,6 +30,7 @@ KNOWLEDGE_DIR = Path(__file__).parent
 _WORD = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=8192)
 def _key(name: str) -> str:
     """Matching key for names typed by people: case, spaces, slashes and hyphens do not matter."""
     return _WORD.sub("", name.lower())
