@@ -24,6 +24,7 @@ from cre_advisor.microbiology import (
     classify_mechanism,
     mic_at_most,
     read_susceptibility,
+    resistant_carbapenems,
 )
 from cre_advisor.patient import RenalAssessment, assess_renal_function
 from cre_advisor.recommendation import (
@@ -152,10 +153,7 @@ def check_scope(run: _Run) -> None:
     """Adults with an Enterobacterales isolate that is carbapenem-resistant (SPEC section 0)."""
     case = run.case
     organism = run.kn.organism(case.isolate.organism)
-    carbapenems = ("meropenem", "imipenem-cilastatin", "ertapenem")
-    if organism.family == "Morganellaceae":
-        carbapenems = ("meropenem", "ertapenem")  # imipenem alone does not make these CRE
-    resistant = [a for a in carbapenems if (r := run.reading.get(a)) is not None and r.category in ("R", "I")]
+    resistant = resistant_carbapenems(run.reading, organism)
     if case.isolate.carbapenemase:
         basis = f"carbapenemase reported ({', '.join(case.isolate.carbapenemase)})"
     elif resistant:

@@ -30,11 +30,10 @@ from pydantic import ValidationError
 from cre_advisor.case import Allergy, Case, Isolate
 from cre_advisor.cds.codes import CodeMaps, agent_from_name, key
 from cre_advisor.knowledge.loader import OutOfScopeOrganism, default_knowledge
-from cre_advisor.microbiology import read_susceptibility
+from cre_advisor.microbiology import read_susceptibility, resistant_carbapenems
 
 MB_CATEGORY = "MB"  # HL7 v2 table 0074 diagnostic service section: microbiology
 _UNUSABLE_STATUS = {"entered-in-error", "cancelled", "registered"}
-_CARBAPENEMS = ("meropenem", "imipenem-cilastatin", "ertapenem")
 _MASS_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001}
 _TIME_H = {"h": 1.0, "min": 1 / 60, "d": 24.0, "s": 1 / 3600}
 _WORDS = re.compile(r"[a-z]+")
@@ -425,12 +424,7 @@ def is_carbapenem_resistant(isolate: Isolate, site: str | None) -> bool:
         return True
     knowledge = default_knowledge()
     reading = read_susceptibility(isolate, site or "other", knowledge)
-    morganellaceae = knowledge.organism(isolate.organism).family == "Morganellaceae"
-    return any(
-        (result := reading.get(agent)) is not None and result.category == "R"
-        for agent in _CARBAPENEMS
-        if not (morganellaceae and agent == "imipenem-cilastatin")
-    )
+    return bool(resistant_carbapenems(reading, knowledge.organism(isolate.organism)))
 
 
 # ---- the case ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -649,3 +649,73 @@ def _imipenem_only_warning(reading: SusceptibilityReading, organism: Organism) -
             "imipenem non-susceptibility alone does not make this isolate carbapenem-resistant"
         )
     return None
+
+
+# ---- one MIC, as the interpret command and the REST endpoint report it ----------------------
+
+
+_MEANING = {
+    ("EUCAST", "S"): "susceptible, standard dosing regimen",
+    ("EUCAST", "I"): "susceptible, increased exposure: only the high-exposure dose is adequate",
+    ("EUCAST", "R"): "resistant",
+    ("CLSI", "S"): "susceptible",
+    ("CLSI", "I"): "intermediate: not a reliable choice",
+    ("CLSI", "R"): "resistant",
+}
+
+
+def meaning(result: AgentResult) -> str:
+    """The category in words, by whose letters it is (EUCAST 'I' is not CLSI 'I')."""
+    if result.category is None:
+        return "no breakpoint"
+    if result.source == "intrinsic":
+        return "resistant (expected resistant phenotype)"
+    return _MEANING.get((result.scheme or "", result.category), result.category)
+
+
+def interpretation_report(
+    table: BreakpointTable, agent: str, mic_text: str, organism: Organism, site: str | None, knowledge: Knowledge
+) -> dict[str, Any]:
+    """One MIC read with the row for this organism and site, then expected resistance: the JSON
+    both `cre-advisor interpret --json` and `POST /v1/interpret` answer with."""
+    mic = parse_mic(mic_text)
+    interpretation = interpret_mic(table, agent, mic, organism, site)
+    result, warnings = apply_expected_resistance(interpretation.as_result(agent, mic), agent, organism, knowledge)
+    assert result is not None  # an interpreted MIC always yields a result
+    if table.fixture:
+        warnings.insert(0, f"{table.label} is a test fixture, not for patient care")
+    row = interpretation.row
+    return {
+        "agent": agent,
+        "mic": mic_text.strip(),
+        "organism": organism.name,
+        "site": site,
+        "interpretation": result.category,
+        "meaning": meaning(result),
+        "source": result.source,
+        "breakpoint_s": None if row is None else row.s_le,
+        "breakpoint_r": None if row is None else row.r_gt,
+        "bracketed": bool(row is not None and row.bracketed),
+        "table": table.label,
+        "row": None if row is None else table.scope_of(row),
+        "note": result.note if result.source == "intrinsic" else interpretation.note,
+        "table_note": None if row is None else (" ".join(row.notes) or None),
+        "citations": list(dict.fromkeys([*interpretation.citations, *result.citations])),
+        "warnings": warnings,
+    }
+
+
+CARBAPENEMS = ("meropenem", "imipenem-cilastatin", "ertapenem")
+
+
+def resistant_carbapenems(reading: SusceptibilityReading, organism: Organism) -> list[str]:
+    """Carbapenems this isolate is read resistant to: what makes it CRE without a carbapenemase.
+
+    Imipenem alone does not count for Morganellaceae (Proteus, Morganella, Providencia), whose
+    imipenem activity is reduced by nature (SPEC section 0).
+    """
+    return [
+        agent for agent in CARBAPENEMS
+        if not (_is_morganellaceae(organism) and agent == "imipenem-cilastatin")
+        and (result := reading.get(agent)) is not None and result.category == "R"
+    ]

@@ -15,22 +15,7 @@ import typer
 from cre_advisor.case import Site
 from cre_advisor.knowledge.breakpoint_tables import BreakpointTable, read_breakpoint_table
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
-from cre_advisor.microbiology import (
-    AgentResult,
-    apply_expected_resistance,
-    interpret_mic,
-    parse_mic,
-)
-
-_MEANING = {
-    ("EUCAST", "S"): "susceptible, standard dosing regimen",
-    ("EUCAST", "I"): "susceptible, increased exposure: only the high-exposure dose is adequate",
-    ("EUCAST", "R"): "resistant",
-    ("CLSI", "S"): "susceptible",
-    ("CLSI", "I"): "intermediate: not a reliable choice",
-    ("CLSI", "R"): "resistant",
-}
-
+from cre_advisor.microbiology import interpretation_report, parse_mic
 
 def _table(name_or_path: str, knowledge: Knowledge) -> BreakpointTable:
     """A lab table file when the value is a path; otherwise a table the knowledge base knows."""
@@ -70,7 +55,7 @@ def interpret_command(
     if agent_id is None:
         raise typer.BadParameter(f"unknown agent '{agent}'; known: {', '.join(knowledge.agents)}", param_hint="AGENT")
     try:
-        value = parse_mic(mic)
+        parse_mic(mic)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="MIC") from error
     try:
@@ -78,41 +63,8 @@ def interpret_command(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--organism") from error
     table = _table(breakpoints, knowledge)
-    site_name = None if site is None else site.value
-
-    interpretation = interpret_mic(table, agent_id, value, found, site_name)
-    result, warnings = apply_expected_resistance(interpretation.as_result(agent_id, value), agent_id, found, knowledge)
-    assert result is not None
-    if table.fixture:
-        warnings.insert(0, f"{table.label} is a test fixture, not for patient care")
-    row = interpretation.row
-    report = {
-        "agent": agent_id,
-        "mic": mic.strip(),
-        "organism": found.name,
-        "site": site_name,
-        "interpretation": result.category,
-        "meaning": _meaning(result),
-        "source": result.source,
-        "breakpoint_s": None if row is None else row.s_le,
-        "breakpoint_r": None if row is None else row.r_gt,
-        "bracketed": bool(row is not None and row.bracketed),
-        "table": table.label,
-        "row": None if row is None else table.scope_of(row),
-        "note": result.note if result.source == "intrinsic" else interpretation.note,
-        "table_note": None if row is None else (" ".join(row.notes) or None),
-        "citations": list(dict.fromkeys([*interpretation.citations, *result.citations])),
-        "warnings": warnings,
-    }
+    report = interpretation_report(table, agent_id, mic, found, None if site is None else site.value, knowledge)
     typer.echo(json.dumps(report, indent=2) if as_json else _text(report))
-
-
-def _meaning(result: AgentResult) -> str:
-    if result.category is None:
-        return "no breakpoint"
-    if result.source == "intrinsic":
-        return "resistant (expected resistant phenotype)"
-    return _MEANING.get((result.scheme or "", result.category), result.category)
 
 
 def _text(report: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from cre_advisor.knowledge.lint import check_knowledge
+from cre_advisor.review.content import content_items
 
 knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 
@@ -21,6 +22,11 @@ def check(
     """Schema, citations, agent references and orphans; exits 1 with a list of problems."""
     console = Console(highlight=False)
     report = check_knowledge(directory)
+    if report.knowledge is not None:
+        try:
+            content_items(report.knowledge)  # the review board tracks items by these ids: no duplicates
+        except ValueError as exc:
+            report.problems.append(str(exc))
     for problem in report.problems:
         console.print(f"[red]x[/] {problem}", soft_wrap=True)
     if report.problems:

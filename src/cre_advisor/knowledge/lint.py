@@ -29,6 +29,7 @@ class LintReport:
     citations: int = 0
     references: int = 0
     problems: list[str] = field(default_factory=list)
+    knowledge: Knowledge | None = None
 
 
 def _nested_citations(data: object) -> list[str]:
@@ -45,12 +46,14 @@ def _nested_citations(data: object) -> list[str]:
 
 
 def check_knowledge(directory: str | Path | None = None) -> LintReport:
+    """Every cross-check; `report.knowledge` is the loaded base for further checks (None if it failed)."""
     report = LintReport()
     try:
         kn = load_knowledge(directory) if directory else Knowledge()
     except (ValidationError, ValueError, KeyError, OSError) as exc:
         report.problems.append(f"the knowledge base does not load: {exc}")
         return report
+    report.knowledge = kn
     report.version, report.items, report.references = kn.version, len(kn.items), len(kn.references)
     cited: set[str] = set()
 

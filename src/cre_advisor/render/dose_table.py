@@ -49,12 +49,19 @@ def _span(low: float, high: float | None) -> str:
     return f"{number(low)}-{number(high)}" if high is not None and high != low else number(low)
 
 
+def _individualise(reason: str) -> str:
+    """'Pharmacist to individualise: ...' once, whether or not the data text already says it."""
+    prefix = "pharmacist to individualise"
+    text = reason if reason.lower().startswith(prefix) else f"{prefix}: {reason}"
+    return text[0].upper() + text[1:]
+
+
 def _dose(row: DoseRow, unit: str) -> str:
     """The row's amount as the table gives it; a shape this code does not know says so, never '0'."""
     if row.not_recommended:
         return f"Not recommended: {row.not_recommended}"
     if row.individualise:
-        return f"Pharmacist to individualise: {row.individualise}"
+        return _individualise(row.individualise)
     if row.dose_mg is not None:
         text = f"{number(row.dose_mg)} {unit}"
     elif row.dose_mg_per_kg is not None:
@@ -122,7 +129,7 @@ def _facts(variant: Variant, cite: CitationIndex) -> tuple[Cited, ...]:
             f"{number(change.dose_mg_per_kg)} {variant.dose_unit}/kg" if change.dose_mg_per_kg else "",
             f"dose x {number(change.dose_factor)}" if change.dose_factor else "",
             f"every {hours(change.interval_h)}" if change.interval_h else "",
-            f"pharmacist to individualise: {change.individualise}" if change.individualise else "",
+            _individualise(change.individualise) if change.individualise else "",
             *change.notes,
         ) if p]
         facts.append(Cited(f"Child-Pugh C: {'; '.join(parts)}", cite.mark(change.citations)))

@@ -49,7 +49,7 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> R
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
-    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+    if exc.status_code == 400 and isinstance(exc.__cause__, (json.JSONDecodeError, UnicodeDecodeError)):
         # FastAPI's answer to a body it could not decode (bytes that are not UTF-8 JSON text):
         # the same 422 as any other malformed body.
         return SafeJSONResponse(status_code=422, content={"detail": [

@@ -7,7 +7,7 @@ link; otherwise it travels in a hidden field so switching audience needs no stor
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response

@@ -12,7 +12,7 @@ from cre_advisor.case import Case
 from cre_advisor.dosing import dose_for
 from cre_advisor.engine import recommend as engine_recommend
 from cre_advisor.knowledge.loader import default_knowledge
-from cre_advisor.microbiology import apply_expected_resistance, interpret_mic, parse_mic
+from cre_advisor.microbiology import interpretation_report
 from cre_advisor.patient import assess_renal_values
 
 if TYPE_CHECKING:
@@ -66,26 +66,4 @@ def interpret(request: InterpretRequest) -> dict[str, Any]:
         )
     organism = knowledge.organism(request.organism)
     site = request.site.value if request.site else None
-    mic = parse_mic(request.mic)
-    reading = interpret_mic(table, request.agent, mic, organism, site)
-    result, warnings = apply_expected_resistance(reading.as_result(request.agent, mic), request.agent, organism, knowledge)
-    assert result is not None  # an interpreted MIC always yields a result
-    if table.fixture:
-        warnings.insert(0, f"{table.label} is a test fixture, not for patient care")
-    row = reading.row
-    return {
-        "agent": request.agent,
-        "mic": request.mic,
-        "organism": organism.name,
-        "site": site,
-        "interpretation": result.category,
-        "source": result.source,
-        "breakpoint_s": None if row is None else row.s_le,
-        "breakpoint_r": None if row is None else row.r_gt,
-        "bracketed": bool(row is not None and row.bracketed),
-        "table": table.label,
-        "row": None if row is None else table.scope_of(row),
-        "note": result.note if result.source == "intrinsic" else reading.note,
-        "citations": list(dict.fromkeys([*reading.citations, *result.citations])),
-        "warnings": warnings,
-    }
+    return interpretation_report(table, request.agent, request.mic, organism, site, knowledge)
