@@ -609,7 +609,7 @@ def _older_active(run: _Run, agent: str) -> bool:
         return False
     if agent == "meropenem":
         result = run.reading.get("meropenem")
-        limit = run.kn.combination.meropenem_max_mic_mg_l
+        limit = _meropenem_limit(run)
         return bool(mic_at_most(result, limit)) and (result is None or result.active is not False)
     result: AgentResult | None = run.reading.get(agent)
     if result is None and agent == "polymyxin-b":
@@ -619,6 +619,11 @@ def _older_active(run: _Run, agent: str) -> bool:
                 "Polymyxin B activity read from the colistin result: the two share resistance.")
             return True
     return result is not None and result.active is True
+
+
+def _meropenem_limit(run: _Run) -> float:
+    """Highest meropenem MIC at which it may join an older-agent combination under this profile."""
+    return run.kn.combination.meropenem_max_mic_mg_l[run.case.context.guideline_profile.value]
 
 
 def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) -> list[_Candidate]:
@@ -633,7 +638,7 @@ def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) ->
         cautions = []
         if second == "meropenem":
             cautions.append("Meropenem only as high-dose 3-hour infusion, and only because its MIC is "
-                            f"<= {cfg.meropenem_max_mic_mg_l:g} mg/L.")
+                            f"<= {_meropenem_limit(run):g} mg/L.")
         built.append(_Candidate(
             cfg.id, tier, 20 + order, [Component(agent=first), Component(agent=second)],
             "No newer agent is active, available or tolerated. For severe infection use at least two drugs "

@@ -239,7 +239,8 @@ def _combination(knowledge: Knowledge, rules: CombinationRules) -> Passage:
         f"Companions: {names(rules.companions)}",
         *(f"{_agent_name(knowledge, a)} not as companion for: {', '.join(SITE_LABELS[s] for s in sites)}"
           for a, sites in rules.companion_excluded_sites.items()),
-        f"Meropenem joins a combination only when its MIC is <= {rules.meropenem_max_mic_mg_l:g} mg/L",
+        *(f"Meropenem joins a combination ({profile}) only when its MIC is <= {limit:g} mg/L"
+          for profile, limit in rules.meropenem_max_mic_mg_l.items()),
         *(f"Older single agent for non-severe infection ({', '.join(SITE_LABELS[s] for s in sites)}): {names(agents)}"
           for agents, sites in _by_value(rules.older_single_agents).items()),
     ]

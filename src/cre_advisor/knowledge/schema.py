@@ -123,7 +123,7 @@ class CombinationRules(Item):
     backbones: dict[str, tuple[str, ...]] = Field(description="urinary / systemic -> polymyxins in order of preference")
     companions: tuple[str, ...]
     companion_excluded_sites: dict[str, tuple[SiteName, ...]] = {}
-    meropenem_max_mic_mg_l: float
+    meropenem_max_mic_mg_l: dict[str, float] = Field(description="profile -> highest meropenem MIC for a combination")
     older_single_agents: dict[str, tuple[str, ...]] = Field(
         description="site -> older agents that may be given alone for non-severe infection, in order"
     )
