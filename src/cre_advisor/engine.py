@@ -99,6 +99,7 @@ class _Run:
     excluded: dict[str, str] = field(default_factory=dict)
     cautions: dict[str, list[str]] = field(default_factory=dict)
     facts: dict[str, object] = field(default_factory=dict)
+    activity: dict[tuple[str, bool], str | None] = field(default_factory=dict)
     matched: _Matched | None = None
 
     def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...] = ()) -> None:
@@ -452,6 +453,10 @@ class _Matched:
     rows: tuple[RegimenRow, ...]
     avoid_rules: tuple[AvoidRule, ...]
     statements: tuple[Statement, ...]
+    forbidden: dict[str, str]
+    """agent -> short reason, from avoid rules that forbid it in any regimen"""
+    forbidden_alone: dict[str, str]
+    """the same, adding the rules that forbid it as a single agent"""
 
 
 _MATCH_MEMO: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], _Matched]] = WeakKeyDictionary()
@@ -466,9 +471,20 @@ def _matches(run: _Run) -> _Matched:
         found = memo.get(key)
         if found is None:
             kn = run.kn
+            avoid_rules = tuple(r for r in kn.avoid_rules if _applies(run, r.applies))
+            forbidden: dict[str, str] = {}
+            forbidden_alone: dict[str, str] = {}
+            for rule in avoid_rules:
+                short = rule.reason.split(":")[0].strip().rstrip(".")
+                for agent in rule.agents:
+                    forbidden_alone.setdefault(agent, short)
+                    if rule.scope == "any":
+                        forbidden.setdefault(agent, short)
             found = _Matched(
                 rows=tuple(r for r in kn.regimens_by_site[str(run.facts["sites"])] if _applies(run, r.applies)),
-                avoid_rules=tuple(r for r in kn.avoid_rules if _applies(run, r.applies)),
+                avoid_rules=avoid_rules,
+                forbidden=forbidden,
+                forbidden_alone=forbidden_alone,
                 statements=tuple(
                     st for st in kn.statements.values()
                     if st.kind not in ("disclaimer", "missing_data") and st.id not in _CODE_FIRED
@@ -499,10 +515,11 @@ def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
         problem = _activity_problem(run, comp.agent, required=comp.agent in row.requires_tested)
         if problem is not None:
             return problem
-    for rule in _matches(run).avoid_rules:
-        hit = set(rule.agents) & set(cand.agents)
-        if hit and (rule.scope == "any" or len(cand.treating()) == 1):
-            return rule.reason.split(":")[0].strip().rstrip(".")
+    matched = _matches(run)
+    forbidden = matched.forbidden_alone if len(cand.treating()) == 1 else matched.forbidden
+    for agent in cand.agents:
+        if agent in forbidden:
+            return forbidden[agent]
     return None
 
 
@@ -558,6 +575,13 @@ def _allergy_extent(kn: Knowledge, allergen: str) -> set[str]:
 
 def _activity_problem(run: _Run, agent: str, *, required: bool) -> str | None:
     """An agent must be active in vitro, or expected to be for this mechanism (with a caution)."""
+    key = (agent, required)
+    if key not in run.activity:
+        run.activity[key] = _judge_activity(run, agent, required)
+    return run.activity[key]
+
+
+def _judge_activity(run: _Run, agent: str, required: bool) -> str | None:
     result = run.reading.get(agent)
     if result is not None and result.active is True:
         if result.high_exposure:
