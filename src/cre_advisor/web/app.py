@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 
 from cre_advisor.settings import Settings
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         database.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs served from the package, not a CDN: hospital networks are often closed
         title="cre-advisor",
         version=version("cre-advisor"),
         summary="Treatment advice for carbapenem-resistant Enterobacterales infections in the ICU.",
