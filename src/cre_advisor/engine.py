@@ -42,7 +42,7 @@ from cre_advisor.risk import IncrementCpe, increment_cpe
 
 TIER_RANK = {"preferred": 0, "alternative": 1, "last_resort": 2}
 SEVERE_REACTIONS = (Reaction.anaphylaxis, Reaction.severe_cutaneous)
-SINGLE_AGENT_LIMITED = ("polymyxin", "aminoglycoside", "tetracycline")
+SINGLE_AGENT_LIMITED = frozenset({"polymyxin", "aminoglycoside", "tetracycline"})
 REVIEW_ORDER = {"changes_requested": 0, "submitted": 1, "under_review": 2, "approved": 3}
 REVIEW_OUTPUT = {
     "changes_requested": "changes_requested", "submitted": "pending_review",
@@ -237,7 +237,7 @@ def select_candidates(run: _Run) -> list[_Candidate]:
 
 def apply_filters(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
     """Drop what is inactive, unavailable, contraindicated or ruled out for this site or mechanism."""
-    rows = {row.id: row for row in run.kn.regimens}
+    rows = run.kn.regimens_by_id
     kept: list[_Candidate] = []
     dropped: list[str] = []
     for cand in candidates:
@@ -694,7 +694,7 @@ def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[
     kept = []
     for cand in candidates:
         treating = cand.treating()
-        if len(treating) == 1 and any(k in run.kn.agents[treating[0].agent].drug_class for k in SINGLE_AGENT_LIMITED):
+        if len(treating) == 1 and run.kn.agents[treating[0].agent].drug_class in SINGLE_AGENT_LIMITED:
             run.add(run.warnings, f"{treating[0].agent} is not given alone for severe infection.")
             continue
         kept.append(cand)
@@ -788,13 +788,19 @@ def _assemble(run: _Run, options: list[Option]) -> Recommendation:
 
 def _review(run: _Run) -> Review:
     """The least-reviewed item used, and the newest change date among them."""
-    items = run.kn.items
-    states, dates = [], []
-    for item_id in run.used:
-        item = items.get(item_id)
-        if item is None:
-            continue
-        states.append(run.status(item_id, item.review_status))
-        dates.append(item.updated or run.kn.released)
-    worst = min(states, key=REVIEW_ORDER.__getitem__, default="submitted")
-    return Review(status=REVIEW_OUTPUT[worst], last_updated=max(dates, default=run.kn.released), items_used=len(states))
+    index, overrides = run.kn.review_index, run.review_states
+    used = run.used & index.keys()
+    if not overrides and run.kn.uniform_review is not None:  # shipped content: one state, one date
+        status, date = run.kn.uniform_review
+        return Review(status=REVIEW_OUTPUT[status], last_updated=date, items_used=len(used))
+    worst, latest, count = "approved", "", 0
+    for item_id in used:
+        entry = index[item_id]
+        status = overrides.get(item_id, entry[0])
+        if REVIEW_ORDER[status] < REVIEW_ORDER[worst]:
+            worst = status
+        latest = max(latest, entry[1])
+        count += 1
+    if not count:
+        worst, latest = "submitted", run.kn.released
+    return Review(status=REVIEW_OUTPUT[worst], last_updated=latest, items_used=count)

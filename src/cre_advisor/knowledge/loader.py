@@ -87,6 +87,7 @@ class Knowledge:
         self.avoid_rules: tuple[AvoidRule, ...] = tuple(
             AvoidRule.model_validate(r) for r in _with_defaults(regimens["avoid"], item_defaults)
         )
+        self.regimens_by_id: dict[str, RegimenRow] = {row.id: row for row in self.regimens}
         self.regimens_by_site: dict[str, tuple[RegimenRow, ...]] = {
             site: tuple(r for r in self.regimens if not r.applies.sites or site in r.applies.sites)
             for site in get_args(SiteName)
@@ -127,6 +128,13 @@ class Knowledge:
             **{table.id: table for table in self.dosing.agents.values()},
         }
         """Every reviewable item by id: what the board approves and the engine reports on."""
+        self.review_index: dict[str, tuple[str, str]] = {
+            item_id: (item.review_status, item.updated or self.released) for item_id, item in self.items.items()
+        }
+        """id -> (shipped review status, last-updated date), for the answer's review block."""
+        states = set(self.review_index.values())
+        self.uniform_review: tuple[str, str] | None = states.pop() if len(states) == 1 else None
+        """The one (status, date) every item shares, as in a fresh release; None once they differ."""
 
     # ---- lookups -------------------------------------------------------------------------
     def agent_id(self, name: str) -> str | None:
