@@ -10,13 +10,14 @@ or, failing that, from the phenotype. Nothing here chooses a drug or a dose.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cre_advisor.case import Context, Enzyme, Isolate
+from cre_advisor.case import Context, Enzyme, Interpretation, Isolate
 from cre_advisor.knowledge.breakpoint_tables import BreakpointRow, BreakpointTable, Scheme
 from cre_advisor.knowledge.microbiology_data import (
     ExpectedResistance,
@@ -64,6 +65,10 @@ def format_mic(mic: Mic) -> str:
 # ---- one agent's result ---------------------------------------------------------------------
 
 
+# Whose "I" counts as active: EUCAST's (susceptible, increased exposure), not CLSI's (intermediate).
+_I_IS_ACTIVE: dict[str, bool] = {"EUCAST": True, "CLSI": False}
+
+
 class AgentResult(BaseModel):
     """One agent for this isolate: the category the engine may act on, and where it came from."""
 
@@ -93,7 +98,7 @@ class AgentResult(BaseModel):
         if self.category == "R":
             return False
         if self.category == "I":
-            return {"EUCAST": True, "CLSI": False}.get(self.scheme or "")
+            return _I_IS_ACTIVE.get(self.scheme or "")
         return None
 
     @property
@@ -104,24 +109,24 @@ class AgentResult(BaseModel):
 
 def mic_at_most(result: AgentResult | None, limit: float) -> bool | None:
     """Whether the MIC is surely <= limit (True), surely above it (False), or unknown (None)."""
-    mic = None if result is None else result.mic
-    if mic is None:
+    if result is None or result.mic_mg_l is None:
         return None
-    low, high = _mic_bounds(mic)
+    comparator = result.comparator or "="
+    low, high = _mic_bounds(result.mic_mg_l, comparator)
     if high is not None and high <= limit:
         return True
-    if low > limit or (low == limit and mic.comparator == ">"):
+    if low > limit or (low == limit and comparator == ">"):
         return False
     return None
 
 
-def _mic_bounds(mic: Mic) -> tuple[float, float | None]:
+def _mic_bounds(value: float, comparator: str) -> tuple[float, float | None]:
     """Interval the true MIC lies in: (low, high), high None when unbounded; strictness aside."""
-    if mic.comparator in ("<=", "<"):
-        return 0.0, mic.value
-    if mic.comparator in (">", ">="):
-        return mic.value, None
-    return mic.value, mic.value
+    if comparator in ("<=", "<"):
+        return 0.0, value
+    if comparator in (">", ">="):
+        return value, None
+    return value, value
 
 
 def categorise(mic: Mic, row: BreakpointRow) -> Category | None:
@@ -239,11 +244,40 @@ def _interpret_mic(
     return MicInterpretation(category, row, table, note)
 
 
-@lru_cache(maxsize=4096)
+_Untested = tuple[str, AgentResult, str, tuple[str, ...]]  # agent, its R, trace line, citations
+
+
+@dataclass(frozen=True)
+class _ExpectedProfile:
+    """Expected resistance for one organism, worked out once: the rules by agent (in rule order),
+    and each agent an expected-resistant rule turns R when the laboratory did not test it."""
+
+    rules: dict[str, tuple[ExpectedResistance, ...]]
+    untested: tuple[_Untested, ...]
+
+
+@lru_cache(maxsize=256)
+def _expected_profile(organism: Organism, knowledge: Knowledge) -> _ExpectedProfile:
+    """Cached: organisms and knowledge bases are few, and every reading walks these agents."""
+    rules: dict[str, tuple[ExpectedResistance, ...]] = {}
+    for rule in load_expected_resistance(knowledge.directory).for_organism(organism_names(organism)):
+        for agent in rule.agents:
+            rules[agent] = (*rules.get(agent, ()), rule)
+    untested: list[_Untested] = []
+    for agent, agent_rules in rules.items():
+        result, _ = _apply_rules(None, agent, organism, agent_rules)  # no result: no warnings either
+        if result is not None:
+            untested.append((agent, result, f"{agent}: R, {result.note}", _citations(agent_rules)))
+    return _ExpectedProfile(rules, tuple(untested))
+
+
+def _citations(rules: tuple[ExpectedResistance, ...]) -> tuple[str, ...]:
+    return tuple(c for rule in rules for c in rule.citations)
+
+
 def expected_resistance(organism: Organism, agent: str, knowledge: Knowledge) -> tuple[ExpectedResistance, ...]:
-    """The expected-resistance rules that name this organism and agent (cached: a finite table lookup)."""
-    rules = load_expected_resistance(knowledge.directory).for_organism(organism_names(organism))
-    return tuple(rule for rule in rules if agent in rule.agents)
+    """The expected-resistance rules that name this organism and agent (a cached table lookup)."""
+    return _expected_profile(organism, knowledge).rules.get(agent, ())
 
 
 def apply_expected_resistance(
@@ -254,8 +288,14 @@ def apply_expected_resistance(
     An expected-resistant agent becomes R (source "intrinsic") even without a result; reduced
     activity only adds a warning to a result that exists.
     """
+    return _apply_rules(result, agent, organism, expected_resistance(organism, agent, knowledge))
+
+
+def _apply_rules(
+    result: AgentResult | None, agent: str, organism: Organism, rules: tuple[ExpectedResistance, ...]
+) -> tuple[AgentResult | None, list[str]]:
     warnings: list[str] = []
-    for rule in expected_resistance(organism, agent, knowledge):
+    for rule in rules:
         if rule.kind == "reduced_activity":
             if result is not None:
                 warnings.append(f"{agent} in {organism.name}: {rule.note}")
@@ -265,12 +305,36 @@ def apply_expected_resistance(
                 f"{agent}: {result.category} for {organism.name}, which is {rule.note}; treated as resistant - "
                 "ask the laboratory to check the identification and the result"
             )
-        mic_fields = {} if result is None else {"mic_mg_l": result.mic_mg_l, "comparator": result.comparator}
-        result = AgentResult(
-            agent=agent, category="R", source="intrinsic", note=f"{organism.name}: {rule.note}",
-            citations=rule.citations, **mic_fields,
-        )
+        mic = None if result is None else (result.mic_mg_l, result.comparator)
+        result = _intrinsic(agent, organism.name, rule.note, rule.citations, mic)
     return result, warnings
+
+
+@lru_cache(maxsize=4096)
+def _intrinsic(
+    agent: str, organism: str, note: str, citations: tuple[str, ...], mic: tuple[float | None, str | None] | None
+) -> AgentResult:
+    """R by nature, keeping any MIC the laboratory sent (cached: AgentResult is frozen, its inputs few)."""
+    mic_fields = {} if mic is None else {"mic_mg_l": mic[0], "comparator": mic[1]}
+    return AgentResult(
+        agent=agent, category="R", source="intrinsic", note=f"{organism}: {note}", citations=citations, **mic_fields
+    )
+
+
+@dataclass(frozen=True)
+class _EntryReading:
+    """One antibiogram entry read: its result and the lines it adds to the reading."""
+
+    result: AgentResult
+    citations: tuple[str, ...] = ()
+    trace: str | None = None
+    warning: str | None = None
+    missing: str | None = None
+    table: BreakpointTable | None = None  # kept alive so that its id in the memo key is not reused
+
+
+_ENTRIES: dict[tuple[Any, ...], _EntryReading] = {}
+_ENTRIES_MAX = 8192
 
 
 def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> SusceptibilityReading:
@@ -282,43 +346,77 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
     organism = knowledge.organism(isolate.organism)
     tables = knowledge.breakpoint_tables
     table_id = tables.resolve(isolate.breakpoints)
-    table = tables.table(table_id)
-    scheme = tables.scheme(table_id)
+    table = tables.tables.get(table_id)
+    scheme = tables.schemes[table_id]
     reading = SusceptibilityReading()
+    results, trace, warnings, missing_data = reading.results, reading.trace, reading.warnings, reading.missing_data
     if table is not None and table.fixture:
-        reading.warnings.append(f"breakpoint table {table.label} is a test fixture, not for patient care")
+        warnings.append(f"breakpoint table {table.label} is a test fixture, not for patient care")
 
     for agent, entry in isolate.susceptibility.items():
-        mic = None if entry.mic_mg_l is None else parse_mic(entry.mic_mg_l)
-        interpreted = None if mic is None or table is None else interpret_mic(table, agent, mic, organism, site)
-        if interpreted is not None:
-            reading._cite(*interpreted.citations)
-        if entry.interpretation is not None:
-            result = _reported(agent, entry.interpretation.value, mic, scheme, interpreted)
-            reading.trace.append(f"{agent}: {result.category} as reported by the laboratory")
-            if result.note:
-                reading.warnings.append(f"{agent}: {result.note}; the reported category is used")
-        elif interpreted is None:
-            assert mic is not None  # an entry holds an MIC, an interpretation, or both
-            result = AgentResult(
-                agent=agent, category=None, mic_mg_l=mic.value, comparator=mic.comparator, source="interpreted",
-                scheme=scheme, note=f"{table_id} is not loaded: raw MICs cannot be interpreted",
-            )
-            reading.missing_data.append(
-                f"{agent}: the laboratory's S/I/R, or its {table_id} table (set CRE_ADVISOR_BREAKPOINTS)"
-            )
-        else:
-            assert mic is not None
-            result = interpreted.as_result(agent, mic)
-            reading.trace.append(f"{agent}: {interpreted.note}")
-            if result.category is None:
-                reading.missing_data.append(f"{agent}: {interpreted.note}")
-            elif interpreted.row is not None and interpreted.row.bracketed:
-                reading.warnings.append(f"{agent}: {' '.join(interpreted.row.notes)}")
-        reading.results[agent] = result
+        read = _read_entry(agent, entry.mic_mg_l, entry.interpretation, table, table_id, scheme, organism, site)
+        if read.citations:
+            reading._cite(*read.citations)
+        if read.trace is not None:
+            trace.append(read.trace)
+        if read.warning is not None:
+            warnings.append(read.warning)
+        if read.missing is not None:
+            missing_data.append(read.missing)
+        results[agent] = read.result
 
     _apply_expected_resistance(reading, organism, knowledge)
     return reading
+
+
+def _read_entry(
+    agent: str, mic_text: str | float | None, letter: Interpretation | None, table: BreakpointTable | None,
+    table_id: str, scheme: Scheme, organism: Organism, site: str,
+) -> _EntryReading:
+    """One entry read, memoised: every input comes from a small set (agent, MIC, S/I/R, organism,
+    site, table), and the answer is frozen, so readings may share it."""
+    key = (id(table), table_id, scheme, agent, type(mic_text), mic_text, letter, organism.name, site)
+    found = _ENTRIES.get(key)
+    if found is None:
+        if len(_ENTRIES) >= _ENTRIES_MAX:
+            _ENTRIES.clear()
+        found = _ENTRIES[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site)
+    return found
+
+
+def _interpret_entry(
+    agent: str, mic_text: str | float | None, letter: Interpretation | None, table: BreakpointTable | None,
+    table_id: str, scheme: Scheme, organism: Organism, site: str,
+) -> _EntryReading:
+    mic = None if mic_text is None else parse_mic(mic_text)
+    interpreted = None if mic is None or table is None else interpret_mic(table, agent, mic, organism, site)
+    citations = () if interpreted is None else interpreted.citations
+    if letter is not None:
+        result = _reported(agent, letter.value, mic, scheme, interpreted)
+        return _EntryReading(
+            result, citations, trace=f"{agent}: {result.category} as reported by the laboratory",
+            warning=f"{agent}: {result.note}; the reported category is used" if result.note else None, table=table,
+        )
+    if interpreted is None:
+        assert mic is not None  # an entry holds an MIC, an interpretation, or both
+        result = AgentResult(
+            agent=agent, category=None, mic_mg_l=mic.value, comparator=mic.comparator, source="interpreted",
+            scheme=scheme, note=f"{table_id} is not loaded: raw MICs cannot be interpreted",
+        )
+        return _EntryReading(
+            result, missing=f"{agent}: the laboratory's S/I/R, or its {table_id} table (set CRE_ADVISOR_BREAKPOINTS)",
+            table=table,
+        )
+    assert mic is not None
+    result = interpreted.as_result(agent, mic)
+    row = interpreted.row
+    return _EntryReading(
+        result, citations, trace=f"{agent}: {interpreted.note}",
+        missing=f"{agent}: {interpreted.note}" if result.category is None else None,
+        warning=f"{agent}: {' '.join(row.notes)}" if result.category is not None and row is not None and row.bracketed
+        else None,
+        table=table,
+    )
 
 
 def _reported(
@@ -339,21 +437,39 @@ def _reported(
 
 
 def _apply_expected_resistance(reading: SusceptibilityReading, organism: Organism, knowledge: Knowledge) -> None:
-    """Every agent the organism is expected to resist, and every tested agent, through the rules."""
-    rules = load_expected_resistance(knowledge.directory).for_organism(organism_names(organism))
-    agents = dict.fromkeys([*reading.results, *(a for rule in rules for a in rule.agents)])
-    for agent in agents:
-        before = reading.results.get(agent)
-        after, warnings = apply_expected_resistance(before, agent, organism, knowledge)
+    """Every tested agent, then every other agent the organism is expected to resist, through the rules.
+
+    Only agents with a rule for this organism can change, so only those are walked; an untested
+    agent's outcome depends on the organism alone and comes from the profile.
+    """
+    profile = _expected_profile(organism, knowledge)
+    if not profile.rules:
+        return
+    results = reading.results
+    tested = [a for a in results if a in profile.rules]
+    for agent in tested:
+        rules = profile.rules[agent]
+        before = results[agent]
+        after, warnings = _apply_rules(before, agent, organism, rules)
         if after is not None and after is not before:
-            # what was said about reading this agent's result no longer matters: it is R by nature
-            for notes in (reading.missing_data, reading.warnings):
-                notes[:] = [n for n in notes if not n.startswith(f"{agent}:")]
-            reading.results[agent] = after
-            reading.trace.append(f"{agent}: R, {after.note}")
+            _replace(reading, agent, after, f"{agent}: R, {after.note}")
         reading.warnings.extend(warnings)
         if warnings or after is not before:
-            reading._cite(*(c for rule in expected_resistance(organism, agent, knowledge) for c in rule.citations))
+            reading._cite(*_citations(rules))
+    for agent, after, trace, citations in profile.untested:
+        if agent not in results:
+            _replace(reading, agent, after, trace)
+            reading._cite(*citations)
+
+
+def _replace(reading: SusceptibilityReading, agent: str, result: AgentResult, trace: str) -> None:
+    """Put an expected-resistant R in place; what was said about reading the agent no longer matters."""
+    prefix = f"{agent}:"
+    for notes in (reading.missing_data, reading.warnings):
+        if notes:
+            notes[:] = [n for n in notes if not n.startswith(prefix)]
+    reading.results[agent] = result
+    reading.trace.append(trace)
 
 
 # ---- carbapenemase class ------------------------------------------------------------------
@@ -362,7 +478,7 @@ def _apply_expected_resistance(reading: SusceptibilityReading, organism: Organis
 MechanismClass = Literal["serine_carbapenemase", "metallo_beta_lactamase", "non_carbapenemase", "unknown"]
 Group = Literal["kpc", "oxa48", "mbl", "non_carbapenemase", "non_carbapenemase_carbapenem_s"]
 
-_MBL = (Enzyme.NDM, Enzyme.VIM, Enzyme.IMP)
+_MBL = frozenset((Enzyme.NDM, Enzyme.VIM, Enzyme.IMP))
 _Q_MECHANISM = "idsa-2024:CRE general approach"
 _Q_ERTAPENEM_ONLY = "idsa-2024:Q3.3"
 _Q_KPC = "idsa-2024:Q3.4"
@@ -409,7 +525,7 @@ class MechanismFinding(BaseModel):
 
 
 def _category(reading: SusceptibilityReading, agent: str) -> Category | None:
-    result = reading.get(agent)
+    result = reading.results.get(agent)
     return None if result is None else result.category
 
 
@@ -434,7 +550,9 @@ def classify_mechanism(
     elif isolate.carbapenemase is not None:
         finding = _tested_negative(isolate, reading, organism, data)
     else:
-        finding = _from_phenotype(reading, organism, data) or _empiric(reading, context, data)
+        finding = _from_phenotype(reading, organism, data) or _empiric(
+            reading, context, data, _us_shares(knowledge.directory)
+        )
     extra = _imipenem_only_warning(reading, organism)
     if extra:
         finding.warnings.append(extra)
@@ -454,7 +572,7 @@ def _from_genes(isolate: Isolate, data: MechanismData) -> MechanismFinding:
     panel = data.panels.get(isolate.carbapenemase_test.value) if isolate.carbapenemase_test else None
     how = f"reported ({panel.name})" if panel else "reported"
     warnings: list[str] = []
-    if any(e in _MBL for e in enzymes):
+    if not _MBL.isdisjoint(enzymes):
         others = [e.value for e in enzymes if e not in _MBL]
         explanation = f"metallo-beta-lactamase producer ({', '.join(names)}), {how}"
         if others:
@@ -614,12 +732,20 @@ def _from_phenotype(
     return None
 
 
-def _empiric(reading: SusceptibilityReading, context: Context, data: MechanismData) -> MechanismFinding:
+@cache
+def _us_shares(directory: Path) -> dict[Enzyme, float]:
+    """The US shares of mechanism.yaml by enzyme; cached like the file they come from."""
+    return {Enzyme(e): v for e, v in load_mechanism_data(directory).us_distribution.shares.items()}
+
+
+def _empiric(
+    reading: SusceptibilityReading, context: Context, data: MechanismData, us_shares: dict[Enzyme, float]
+) -> MechanismFinding:
     local = context.local_carbapenemase_distribution
     us = data.us_distribution
-    distribution = {Enzyme(k): v for k, v in (local or {Enzyme(e): v for e, v in us.shares.items()}).items()}
+    distribution = {Enzyme(k): v for k, v in local.items()} if local else us_shares
     source = "the local carbapenemase distribution" if local else us.text
-    enzyme = max(distribution, key=lambda e: distribution[e])
+    enzyme = max(distribution, key=distribution.__getitem__)
     group = _GROUP_OF[enzyme]
     results = "the susceptibility results fit no phenotype pattern" if reading.results else "no susceptibility results"
     why = f"no carbapenemase result and {results}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,8 +109,16 @@ class BreakpointTable(_Data):
     def label(self) -> str:
         return f"{self.id} (v{self.version})"
 
+    @cached_property
+    def rows_by_agent(self) -> dict[str, tuple[BreakpointRow, ...]]:
+        """Each agent's rows in table order, built once: every lookup is by agent."""
+        by_agent: dict[str, tuple[BreakpointRow, ...]] = {}
+        for row in self.rows:
+            by_agent[row.agent] = (*by_agent.get(row.agent, ()), row)
+        return by_agent
+
     def rows_for(self, agent: str) -> tuple[BreakpointRow, ...]:
-        return tuple(r for r in self.rows if r.agent == agent)
+        return self.rows_by_agent.get(agent, ())
 
     def scope_of(self, row: BreakpointRow) -> str:
         """The row's scope in words; a general row names the sites that have their own rows."""
