@@ -66,10 +66,14 @@ class _Candidate:
     citations: list[str]
     cautions: list[str] = field(default_factory=list)
     step3: bool = False
+    agents: tuple[str, ...] = ()
 
-    @property
-    def agents(self) -> tuple[str, ...]:
-        return tuple(c.agent for c in self.components)
+    def __post_init__(self) -> None:
+        self.agents = tuple(c.agent for c in self.components)
+
+    def add(self, component: Component) -> None:
+        self.components.append(component)
+        self.agents += (component.agent,)
 
     def treating(self) -> list[Component]:
         """Components that treat the isolate (not the anaerobic add-on)."""
@@ -681,7 +685,7 @@ def _add_anaerobic_cover(run: _Run, candidates: list[_Candidate]) -> None:
         return
     for cand in candidates:
         if not any(run.kn.agents[a].anaerobic_cover for a in cand.agents):
-            cand.components.append(Component(agent=companion, role="anaerobic"))
+            cand.add(Component(agent=companion, role="anaerobic"))
             cand.rationale += f" Add {companion} for anaerobic cover."
             cand.citations.extend(c for c in rules["anaerobic_citations"] if c not in cand.citations)
 

@@ -139,6 +139,8 @@ class Knowledge:
     # ---- lookups -------------------------------------------------------------------------
     def agent_id(self, name: str) -> str | None:
         """Contract identifier for a name, abbreviation or brand, or None when unknown."""
+        if name in self.agents:  # already a contract identifier: the common case, no normalising needed
+            return name
         return self._agent_keys.get(_key(name))
 
     def organism(self, name: str) -> Organism:
