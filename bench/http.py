@@ -19,18 +19,17 @@ import sys  # noqa: I001 - must run first: this file is named like the standard 
 import os
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+# The standard library's `http` must win over this file; bench/ stays last on the path for `loadgen`.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
 import argparse
 import asyncio
 import json
-import socket
-import statistics
-import subprocess
 import tempfile
-import time
-import urllib.request
-from pathlib import Path
+from collections.abc import Iterator
+from itertools import cycle, islice
+
+import loadgen
 
 CASES = [
     {  # KPC bacteraemia, CrCl about 40 mL/min
@@ -61,56 +60,15 @@ ENDPOINTS = (("bare parse", "/v1/_bench/parse"), ("recommendations", "/v1/recomm
 
 
 # ---- client side (runs in its own process) ------------------------------------------------
-def _request(path: str, body: bytes) -> bytes:
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def _one_client(port: int, requests: list[bytes], start: int, deadline: float, latencies: list[float]) -> int:
-    """Send requests back to back on one keep-alive connection until the deadline; return errors."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    errors, i = 0, start
-    try:
-        while time.perf_counter() < deadline:
-            payload = requests[i % len(requests)]
-            i += 1
-            began = time.perf_counter()
-            writer.write(payload)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - began)
-            if head[9:12] != b"200":
-                errors += 1
-    finally:
-        writer.close()
-    return errors
-
-
 async def _drive(port: int, path: str, clients: int, seconds: float, warmup: float) -> dict[str, float]:
-    requests = [_request(path, json.dumps(c).encode()) for c in CASES]
-    await asyncio.gather(*(_one_client(port, requests, n, time.perf_counter() + warmup, []) for n in range(clients)))
-    latencies: list[float] = []
-    began = time.perf_counter()
-    errors = await asyncio.gather(
-        *(_one_client(port, requests, n, began + seconds, latencies) for n in range(clients))
-    )
-    elapsed = time.perf_counter() - began
-    ordered = sorted(latencies)
-    return {
-        "requests": len(ordered),
-        "errors": sum(errors),
-        "throughput": len(ordered) / elapsed,
-        "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000,
-    }
+    requests = [loadgen.request(path, json.dumps(c).encode()) for c in CASES]
+
+    def feeds() -> list[Iterator[bytes]]:
+        """Client n starts at case n and cycles through the cases without end."""
+        return [islice(cycle(requests), n, None) for n in range(clients)]
+
+    await loadgen.load(port, feeds(), warmup)
+    return await loadgen.measure(port, feeds(), seconds)
 
 
 def client_main(port: int, path: str, clients: int, seconds: float, warmup: float) -> None:
@@ -124,64 +82,22 @@ def client_main(port: int, path: str, clients: int, seconds: float, warmup: floa
 
 
 # ---- orchestration ------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"server exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("server did not become ready")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per endpoint first")
-    parser.add_argument("--clients", type=int, default=50, help="concurrent keep-alive connections")
+    loadgen.add_load_options(parser, clients=50)
     parser.add_argument("--client", nargs=2, metavar=("PORT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_main(int(args.client[0]), args.client[1], args.clients, args.seconds, args.warmup)
         return
 
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="cre-bench-") as data_dir:
-        env = {**os.environ, "CRE_ADVISOR_BENCH_ROUTES": "1", "CRE_ADVISOR_DATA_DIR": data_dir}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "cre_advisor.web.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
-            env=env,
-        )
-        try:
-            _wait_ready(port, server)
-            results = {}
-            for label, path in ENDPOINTS:
-                out = subprocess.run(
-                    [sys.executable, str(Path(__file__).resolve()), "--client", str(port), path,
-                     "--clients", str(args.clients), "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
-                    check=True, capture_output=True, text=True,
-                )
-                results[label] = json.loads(out.stdout)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    port = loadgen.free_port()
+    with tempfile.TemporaryDirectory(prefix="cre-bench-") as data_dir, loadgen.serving(port, data_dir):
+        results = {label: loadgen.run_client(__file__, [str(port), path], args) for label, path in ENDPOINTS}
 
-    bare, real = results["bare parse"], results["recommendations"]
     print(f"HTTP benchmark: {args.clients} concurrent clients, {args.seconds:g} s per endpoint, one uvicorn worker")
-    print(f"{'endpoint':<18}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-    for label, r in results.items():
-        print(f"{label:<18}{r['requests']:>10}{r['errors']:>8}{r['throughput']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}")
+    loadgen.print_table(results)
+    bare, real = results["bare parse"], results["recommendations"]
     ratio = real["throughput"] / bare["throughput"]
     print(f"throughput ratio recommendations/bare: {ratio:.2f} (target >= 0.70: {'met' if ratio >= 0.70 else 'NOT met'})")
     print(f"recommendations p99: {real['p99_ms']:.2f} ms (target < 25 ms: {'met' if real['p99_ms'] < 25 else 'NOT met'})")

@@ -218,6 +218,13 @@ def test_review_and_approve_through_the_pages_then_lapse_on_change(app: FastAPI,
     assert review_states_for(app)[ITEM] == "submitted"
 
 
+def test_item_page_names_its_item_and_posts_back_to_it(client: TestClient) -> None:
+    sign_in(client, "rita")
+    page = client.get(f"/review/items/{ITEM}").text
+    assert f"<title>{ITEM} · cre-advisor</title>" in page and f"<h1>{ITEM}</h1>" in page
+    assert f'<form method="post" action="/review/items/{ITEM}">' in page
+
+
 def test_request_changes_needs_a_comment_on_the_page(client: TestClient) -> None:
     sign_in(client, "rita")
     act_on_page(client, "start_review")

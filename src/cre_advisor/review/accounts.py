@@ -49,6 +49,14 @@ def _actor(user: User) -> Actor:
     return Actor(id=user.id, name=user.name, role=Role(user.role))
 
 
+def _user_named(session: Session, name: str) -> User:
+    """The user called `name`; an AccountError naming it if there is none."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise AccountError(f"no user named '{name}'")
+    return user
+
+
 class Accounts:
     """Users, tokens and sessions; the password hasher is injectable so tests can make it cheap."""
 
@@ -77,9 +85,7 @@ class Accounts:
 
     @staticmethod
     def set_active(session: Session, name: str, active: bool) -> None:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise AccountError(f"no user named '{name}'")
+        user = _user_named(session, name)
         user.active = active
 
     @staticmethod
@@ -102,9 +108,7 @@ class Accounts:
     @staticmethod
     def issue_token(session: Session, name: str, label: str) -> str:
         """A new API token for `name`; returned once, only its hash is kept."""
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise AccountError(f"no user named '{name}'")
+        user = _user_named(session, name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label))
         return token
@@ -112,9 +116,7 @@ class Accounts:
     @staticmethod
     def revoke_tokens(session: Session, name: str) -> int:
         """Revoke every live token of `name`; returns how many."""
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise AccountError(f"no user named '{name}'")
+        user = _user_named(session, name)
         live = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
         for token in live:
             token.revoked_at = utcnow()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,9 +51,10 @@ class UnknownItem(LookupError):
     """No content item with this id is under review."""
 
 
-@dataclass(frozen=True)
-class ItemView:
-    """An item's review state as a page or the API shows it."""
+class ItemView(BaseModel):
+    """An item's review state as a page or the API shows it (web.ItemOut only renames `item_id`)."""
+
+    model_config = ConfigDict(frozen=True)
 
     item_id: str
     kind: str
@@ -68,8 +70,10 @@ class ItemView:
 
     @classmethod
     def of(cls, row: ReviewItem) -> ItemView:
-        return cls(row.item_id, row.kind, Status(row.status), row.current_hash, row.version, row.content_updated,
-                   row.submitted_by, row.approved_hash, row.approved_by, row.approved_at, row.changed_at)
+        return cls(item_id=row.item_id, kind=row.kind, status=Status(row.status), hash=row.current_hash,
+                   version=row.version, updated=row.content_updated, submitted_by=row.submitted_by,
+                   approved_hash=row.approved_hash, approved_by=row.approved_by, approved_at=row.approved_at,
+                   changed_at=row.changed_at)
 
 
 class ReviewStore:

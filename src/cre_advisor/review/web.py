@@ -23,7 +23,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.review.accounts import SESSION_LIFETIME, Accounts, Actor
@@ -132,24 +132,12 @@ def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
 
 
 # ---- API models ------------------------------------------------------------------------------
-class ItemOut(BaseModel):
-    id: str
-    kind: str
-    status: Status
-    hash: str
-    version: int
-    updated: str
-    submitted_by: str | None
-    approved_hash: str | None
-    approved_by: str | None
-    approved_at: datetime | None
-    changed_at: datetime
+class ItemOut(ItemView):
+    # The store's ItemView as the API sends it, `item_id` named `id`; built with model_validate(view).
+    # No docstring: it would become the OpenAPI schema's description.
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True)
 
-    @classmethod
-    def of(cls, view: ItemView) -> ItemOut:
-        return cls(id=view.item_id, kind=view.kind, status=view.status, hash=view.hash, version=view.version,
-                   updated=view.updated, submitted_by=view.submitted_by, approved_hash=view.approved_hash,
-                   approved_by=view.approved_by, approved_at=view.approved_at, changed_at=view.changed_at)
+    item_id: str = Field(alias="id")
 
 
 class AuditOut(BaseModel):
@@ -182,7 +170,7 @@ class ActionIn(BaseModel):
 def _detail(review: Review, item_id: str) -> ItemDetail:
     view = review.store.item(item_id)
     return ItemDetail(
-        item=ItemOut.of(view),
+        item=ItemOut.model_validate(view),
         payload=review.store.payload(item_id, view.hash),
         changes_since_approval=review.store.changes_since_approval(item_id),
         history=[AuditOut.model_validate(entry, from_attributes=True) for entry in review.store.history(item_id)],
@@ -201,7 +189,7 @@ def _status_for(refusal: Refused) -> int:
 @api.get("/items", response_model=list[ItemOut])
 def api_items(review: ReviewDep, actor: TokenActor) -> list[ItemOut]:
     """Every content item of this release with its review state, queue order."""
-    return [ItemOut.of(v) for v in review.store.items(set(review.items))]
+    return [ItemOut.model_validate(v) for v in review.store.items(set(review.items))]
 
 
 @api.get("/items/{item_id}", response_model=ItemDetail, responses={404: {"description": "No such item"}})
@@ -225,7 +213,7 @@ def api_act(item_id: ItemId, body: ActionIn, review: ReviewDep, actor: TokenActo
         raise HTTPException(404, str(error)) from None
     except Refused as refusal:
         raise HTTPException(_status_for(refusal), str(refusal)) from None
-    return ItemOut.of(view)
+    return ItemOut.model_validate(view)
 
 
 @api.get("/audit.csv", response_class=Response,
