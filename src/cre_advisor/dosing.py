@@ -5,12 +5,18 @@ for it is chosen here, never guessed: an unknown clearance gives the first dose 
 mode or band without a sourced row says "pharmacist to individualise". Every number comes
 from the YAML; the only arithmetic here is mg/kg, a daily dose split by its interval, the
 colistin formulas of Nation 2017 and the Child-Pugh C change.
+
+What follows from the tables alone (the row at each whole clearance, the text and sources of
+a fixed dose) is worked out once per agent, on first use (`_Plan`); nothing is kept per patient.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,7 +24,9 @@ from cre_advisor.case import Patient, RenalReplacement
 from cre_advisor.knowledge.dosing_tables import (
     FALLBACK_VARIANTS,
     AgentDosing,
+    AltUnit,
     DoseRow,
+    HepaticChange,
     LoadingFormula,
     MaintenanceFormula,
     Variant,
@@ -31,6 +39,7 @@ INDIVIDUALISE = "pharmacist to individualise"
 FIRST_DOSE_ONLY = "first dose only; further doses need creatinine clearance"
 RENAL_UNKNOWN_BAND = "renal function unknown"
 SITE_VARIANTS = {"cystitis": "cystitis", "cns": "meningitis"}
+_HAEMODIALYSIS, _CRRT = RenalReplacement.intermittent_hemodialysis.value, RenalReplacement.crrt.value
 
 
 class DoseResult(BaseModel):
@@ -65,28 +74,76 @@ class DoseResult(BaseModel):
         return self.dose_mg * 24 / self.interval_h
 
 
-@dataclass
-class _Pick:
-    row: DoseRow
-    band: str
-    first_only: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
+@dataclass(slots=True)
 class _Weight:
     basis: str | None
     kg: float | None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
-@dataclass
+_NO_WEIGHT = _Weight(None, None)
+
+
+@dataclass(slots=True)
 class _Amounts:
     dose: float | None = None
     dose_max: float | None = None
     loading: float | None = None
     loading_max: float | None = None
     daily: float | None = None  # when the source gives a daily dose, for the text
+
+
+@dataclass(slots=True)
+class _Dose:
+    """What the picked row gives once weight, clearance and liver function are applied."""
+
+    fields: dict[str, Any]  # the DoseResult fields it settles: text, amounts, sources, flags
+    notes: tuple[str, ...]  # those that follow the pick's and the weight's
+    first_only: bool
+    individualise: bool
+
+
+@dataclass(slots=True)
+class _Pick:
+    """A row chosen for a renal function or mode, with what follows from the knowledge alone.
+
+    Built once per variant (see `_Plan`); the memos below are keyed by knowledge only.
+    """
+
+    row: DoseRow
+    band: str
+    first_only: bool = False
+    notes: tuple[str, ...] = ()
+    # The row's dose when it needs no weight, clearance or liver function (fixed doses),
+    # and its notes when no variant or weight note comes first.
+    usual: _Dose | None = None
+    usual_notes: tuple[str, ...] = ()
+    # Whole results of `usual` for a variant without a weight rule, by (agent, route, variant notes).
+    results: dict[tuple[str, str, tuple[str, ...]], DoseResult] = field(default_factory=dict)
+    # Sources by which of maintenance formula, loading formula and liver change were used.
+    citations: dict[tuple[bool, bool, bool], tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One variant's rows as picks, and its routes: knowledge only, built on first use of the agent."""
+
+    variant: Variant
+    routes: frozenset[str]
+    bands: tuple[tuple[DoseRow, _Pick], ...]
+    by_crcl: tuple[_Pick | None, ...]  # the band's pick at each whole CrCl from 0 to just above the highest bound
+    normal: _Pick
+    unknown: _Pick
+    hemodialysis: _Pick
+    crrt: tuple[tuple[DoseRow, _Pick], ...]
+    crrt_only: _Pick | None  # the pick whatever the effluent rate (no rows, or one unbounded row)
+    crrt_unknown: _Pick
+
+
+# Plans per AgentDosing, by id; an entry goes when its AgentDosing is collected (so an id is never reused).
+_PLANS: dict[int, dict[str, _Plan]] = {}
+# Full validation, without the keyword-argument round trip of DoseResult(**values).
+_validate_dose = DoseResult.__pydantic_validator__.validate_python
 
 
 def dose_for(
@@ -110,34 +167,95 @@ def dose_for(
     dosing = tables.agents.get(agent)
     if dosing is None:
         raise ValueError(f"no dose table for agent '{agent}'; known: {', '.join(tables.agents)}")
-    name, notes = _variant(agent, dosing, variant, site, route)
-    chosen = dosing.variants[name]
-    pick = _row(chosen, renal)
-    if pick.row.daily_dose_by_formula and renal.crcl_ml_min is not None:
-        pick.band = f"CrCl {renal.crcl_ml_min:g} mL/min (Nation 2017 equation 2)"
-    weight = _dosing_weight(chosen.weight, renal) if chosen.weight else _Weight(None, None)
-    amounts = _amounts(pick.row, chosen, weight.kg, renal.crcl_ml_min)
-    citations = [*pick.row.citations, *(chosen.weight.citations if chosen.weight else ())]
-    notes += pick.notes + weight.notes
-    if pick.row.daily_dose_by_formula and chosen.maintenance_formula and amounts.daily is not None:
-        citations += chosen.maintenance_formula.citations
-        notes.append(f"daily dose {_amount(amounts.daily, chosen.dose_unit)} from Nation 2017 equation 2 "
-                     f"at CrCl {renal.crcl_ml_min:g} mL/min")
-    if chosen.loading_formula is not None and amounts.loading is not None:
-        citations += chosen.loading_formula.citations
-    if chosen.alt_unit is not None:
-        citations += chosen.alt_unit.citations
+    plans = _PLANS.get(id(dosing)) or _plans(dosing)
+    name, variant_notes = _variant(agent, plans, variant, site, route)
+    plan = plans[name]
+    chosen = plan.variant
+    crcl = renal.crcl_ml_min
+    pick = _row(plan, renal, crcl)
+    hepatic = None
+    if (child_pugh or (patient.child_pugh_class if patient else None)) == "C":
+        hepatic = chosen.child_pugh_c
+    route_shown = route.upper() if route else chosen.route
+    if hepatic is None and pick.usual is not None and chosen.weight is None:
+        # Nothing here depends on the patient beyond the pick: build and validate it once.
+        key = (agent, route_shown, variant_notes)
+        result = pick.results.get(key)
+        if result is None:
+            result = pick.results[key] = _result(agent, name, route_shown, variant_notes, pick, chosen, pick.usual,
+                                                 pick.band, _NO_WEIGHT, None)
+        return result
+
+    band = pick.band
+    if crcl is not None and pick.row.daily_dose_by_formula:
+        band = f"CrCl {crcl:g} mL/min (Nation 2017 equation 2)"
+    weight = _dosing_weight(chosen.weight, renal) if chosen.weight else _NO_WEIGHT
+    dose = pick.usual if hepatic is None else None
+    if dose is None:
+        dose = _dose(pick, chosen, dosing, weight.kg, crcl, hepatic)
+    return _result(agent, name, route_shown, variant_notes, pick, chosen, dose, band, weight, hepatic)
+
+
+def _result(agent: str, name: str, route: str, variant_notes: tuple[str, ...], pick: _Pick, chosen: Variant,
+            dose: _Dose, band: str, weight: _Weight, hepatic: HepaticChange | None) -> DoseResult:
+    """The validated DoseResult: the dose's fields with the band, weight and every note in order."""
+    if dose is pick.usual and not variant_notes and not weight.notes:
+        notes = pick.usual_notes
+    else:
+        notes = _notes(variant_notes, pick, weight.notes, dose, chosen)
+    adjusted_for = band
+    if weight.kg is not None:  # a weight is only worked out for a variant with a weight rule
+        adjusted_for += f"; {weight.basis} weight {weight.kg:g} kg"
+    if hepatic is not None:
+        adjusted_for += "; Child-Pugh C"
+    return _validate_dose({
+        **dose.fields,
+        "agent": agent,
+        "route": route,
+        "variant": name,
+        "band": band,
+        "adjusted_for": adjusted_for,
+        "weight_basis": weight.basis,
+        "weight_kg": weight.kg,
+        "notes": notes,
+    })
+
+
+def _notes(variant_notes: tuple[str, ...], pick: _Pick, weight_notes: tuple[str, ...], dose: _Dose,
+           chosen: Variant) -> tuple[str, ...]:
+    """Every note once: first-dose-only, the variant choice's, the pick's, the weight's, the row's, the variant's."""
+    notes = [*variant_notes, *pick.notes, *weight_notes, *dose.notes]
+    if dose.first_only:
+        notes.insert(0, FIRST_DOSE_ONLY)
+    if dose.individualise and not any(INDIVIDUALISE in n for n in notes):
+        notes.append(INDIVIDUALISE)
+    return tuple(dict.fromkeys((*notes, *chosen.notes)))
+
+
+def _dose(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | None, crcl: float | None,
+          hepatic: HepaticChange | None) -> _Dose:
+    """The amounts, text, sources and notes of the picked row for this weight, clearance and liver change."""
+    row = pick.row
+    unit = chosen.dose_unit
+    amounts = _amounts(row, chosen, weight, crcl)
+    notes: list[str] = []
+    by_formula = bool(row.daily_dose_by_formula and chosen.maintenance_formula and amounts.daily is not None)
+    daily = None if amounts.daily is None else _amount(amounts.daily, unit)
+    if by_formula:
+        notes.append(f"daily dose {daily} from Nation 2017 equation 2 at CrCl {crcl:g} mL/min")
     # With renal function unknown only the first dose is given; a loading dose needs no clearance.
     first_only = pick.first_only and (amounts.dose is not None or amounts.loading is not None)
-    individualise = bool(pick.row.individualise) and not first_only
-    notes += [reason for reason in (pick.row.not_recommended, pick.row.individualise if individualise else None) if reason]
-    notes += pick.row.notes
+    individualise = bool(row.individualise) and not first_only
+    if row.not_recommended:
+        notes.append(row.not_recommended)
+    if individualise:
+        notes.append(row.individualise)
+    notes += row.notes
 
-    cp_class = child_pugh or (patient.child_pugh_class if patient else None)
-    hepatic = chosen.child_pugh_c if cp_class == "C" else None
-    interval = pick.row.interval_h
+    interval = row.interval_h
+    liver = False  # whether the Child-Pugh C change applied
     if hepatic is not None and amounts.dose is not None:
-        citations += hepatic.citations
+        liver = True
         notes += hepatic.notes
         if hepatic.individualise:
             individualise = True
@@ -148,102 +266,152 @@ def dose_for(
         if hepatic.dose_mg is not None:
             amounts.dose, amounts.dose_max = hepatic.dose_mg, None
         if hepatic.dose_mg_per_kg is not None:
-            amounts.dose = hepatic.dose_mg_per_kg * weight.kg if weight.kg is not None else None
+            amounts.dose = hepatic.dose_mg_per_kg * weight if weight is not None else None
             amounts.dose_max = None
         interval = hepatic.interval_h or interval
 
     first_is_loading = first_only and amounts.loading is not None
     if first_only:
-        notes.insert(0, FIRST_DOSE_ONLY)
         if first_is_loading:
             amounts.dose, amounts.dose_max = amounts.loading, amounts.loading_max
             amounts.loading = amounts.loading_max = None
         interval = None
-    if individualise and not any(INDIVIDUALISE in n for n in notes):
-        notes.append(INDIVIDUALISE)
-
     given = amounts.dose is not None
-    adjusted_for = pick.band
-    if chosen.weight is not None and weight.kg is not None:
-        adjusted_for += f"; {weight.basis} weight {weight.kg:g} kg"
-    if hepatic is not None:
-        adjusted_for += "; Child-Pugh C"
-    return DoseResult(
-        agent=agent,
-        route=route.upper() if route else chosen.route,
-        variant=name,
-        dose=_dose_text(pick, chosen, amounts, interval, weight.kg, first_is_loading),
-        dose_mg=_round(amounts.dose),
-        dose_mg_max=_round(amounts.dose_max),
-        interval_h=interval if given else None,
-        infusion_h=pick.row.infusion_h if given else None,
-        loading_dose_mg=_round(amounts.loading),
-        band=pick.band,
-        adjusted_for=adjusted_for,
-        weight_basis=weight.basis,
-        weight_kg=weight.kg,
-        citations=tuple(dict.fromkeys((*citations, *dosing.citations))),
-        notes=tuple(dict.fromkeys((*notes, *chosen.notes))),
-        monitoring=dosing.monitoring,
-        not_recommended=bool(pick.row.not_recommended),
-        individualise=individualise,
-    )
+    fields = {
+        "dose": _dose_text(pick, chosen, amounts, interval, weight, first_is_loading, daily),
+        "dose_mg": _round(amounts.dose),
+        "dose_mg_max": _round(amounts.dose_max),
+        "interval_h": interval if given else None,
+        "infusion_h": row.infusion_h if given else None,
+        "loading_dose_mg": _round(amounts.loading),
+        "citations": _citations(pick, chosen, dosing, (by_formula, amounts.loading is not None, liver)),
+        "monitoring": dosing.monitoring,
+        "not_recommended": bool(row.not_recommended),
+        "individualise": individualise,
+    }
+    return _Dose(fields, tuple(notes), first_only, individualise)
 
 
-def _variant(agent: str, dosing: AgentDosing, variant: str, site: str | None, route: str | None) -> tuple[str, list[str]]:
+def _citations(pick: _Pick, chosen: Variant, dosing: AgentDosing, used: tuple[bool, bool, bool]) -> tuple[str, ...]:
+    """The row's sources, then those of the weight rule, formulas, second unit, liver change and agent, once each."""
+    cited = pick.citations.get(used)
+    if cited is None:
+        by_formula, loading, liver = used
+        parts = [
+            pick.row.citations,
+            chosen.weight.citations if chosen.weight else (),
+            chosen.maintenance_formula.citations if by_formula and chosen.maintenance_formula else (),
+            chosen.loading_formula.citations if loading and chosen.loading_formula is not None else (),
+            chosen.alt_unit.citations if chosen.alt_unit is not None else (),
+            chosen.child_pugh_c.citations if liver and chosen.child_pugh_c is not None else (),
+            dosing.citations,
+        ]
+        cited = pick.citations[used] = tuple(dict.fromkeys(c for part in parts for c in part))
+    return cited
+
+
+def _variant(agent: str, plans: dict[str, _Plan], variant: str, site: str | None,
+             route: str | None) -> tuple[str, tuple[str, ...]]:
     """The variant to use: the one asked for (or the site's, when the default was asked for), by route."""
-    notes: list[str] = []
+    notes: tuple[str, ...] = ()
     name = variant
     if variant == "default":
         by_site = SITE_VARIANTS.get(site or "")
-        if by_site in dosing.variants:
+        if by_site in plans:
             name = by_site
-    elif variant not in dosing.variants:
+    elif variant not in plans:
         if variant not in FALLBACK_VARIANTS:
-            raise ValueError(f"unknown dose variant '{variant}' for {agent}; available: {', '.join(dosing.variants)}")
+            raise ValueError(f"unknown dose variant '{variant}' for {agent}; available: {', '.join(plans)}")
         kind = "high-exposure" if variant == "high_exposure" else f"{variant}-specific"
-        notes.append(f"no separate {kind} dose in the tables for {agent}: standard dose shown")
+        notes = (f"no separate {kind} dose in the tables for {agent}: standard dose shown",)
         name = "default"
-    if route is None or dosing.variants[name].serves(route):
+    if route is None or route.upper() in plans[name].routes:
         return name, notes
     oral = "oral_cystitis" if name == "cystitis" else "oral"
-    if route.upper() == "PO" and oral in dosing.variants:
+    if route.upper() == "PO" and oral in plans:
         return oral, notes
-    raise ValueError(f"{agent} ({name} dose) is not given by route '{route}'; its route: {dosing.variants[name].route}")
+    raise ValueError(f"{agent} ({name} dose) is not given by route '{route}'; its route: {plans[name].variant.route}")
 
 
-def _row(chosen: Variant, renal: RenalAssessment) -> _Pick:
-    """The row for this renal function (bands are whole mL/min, as the sources print them)."""
-    normal = chosen.bands[0]
-    if renal.renal_replacement == RenalReplacement.intermittent_hemodialysis:
-        if chosen.hemodialysis is not None:
-            return _Pick(chosen.hemodialysis, chosen.hemodialysis.band)
-        return _no_row(chosen, "intermittent haemodialysis")
-    if renal.renal_replacement == RenalReplacement.crrt:
-        return _crrt_row(chosen, renal.crrt_effluent_l_h)
-    if not chosen.renal_adjusted:
-        return _Pick(normal, normal.band)
-    if renal.crcl_ml_min is None:
-        return _Pick(normal, RENAL_UNKNOWN_BAND, first_only=True)
-    crcl = math.floor(renal.crcl_ml_min + 0.5)
-    for row in chosen.bands:
-        if row.contains(crcl):
-            return _Pick(row, row.band)
-    raise ValueError(f"dosing.yaml: no band covers CrCl {crcl} mL/min")  # a gap in a table is a data error
+def _plans(dosing: AgentDosing) -> dict[str, _Plan]:
+    """Every variant's plan, kept until `dosing` itself is collected."""
+    plans = {name: _plan(chosen, dosing) for name, chosen in dosing.variants.items()}
+    key = id(dosing)
+    _PLANS[key] = plans
+    weakref.finalize(dosing, _PLANS.pop, key, None)
+    return plans
 
 
-def _crrt_row(chosen: Variant, effluent: float | None) -> _Pick:
-    if not chosen.crrt:
-        return _no_row(chosen, "CRRT")
-    if len(chosen.crrt) == 1 and chosen.crrt[0].unbounded:
-        return _Pick(chosen.crrt[0], chosen.crrt[0].band)
-    if effluent is None:
-        pick = _no_row(chosen, "CRRT, effluent rate unknown")
-        pick.notes.append("the CRRT dose depends on the effluent rate (L/h): give it")
+def _plan(chosen: Variant, dosing: AgentDosing) -> _Plan:
+    def ready(pick: _Pick) -> _Pick:
+        """The pick with its usual dose when that needs no weight, clearance or liver function."""
+        row = pick.row
+        fixed_loading = row.loading_dose_mg is not None or chosen.loading_formula is None
+        if not row.per_kg and not row.daily_dose_by_formula and fixed_loading:
+            pick.usual = _dose(pick, chosen, dosing, None, None, None)
+            pick.usual_notes = _notes((), pick, (), pick.usual, chosen)
         return pick
-    for row in chosen.crrt:
+
+    def row_pick(row: DoseRow) -> _Pick:
+        return ready(_Pick(row, row.band))
+
+    normal = chosen.bands[0]
+    crrt_only = None
+    if not chosen.crrt:
+        crrt_only = ready(_no_row(chosen, "CRRT"))
+    elif len(chosen.crrt) == 1 and chosen.crrt[0].unbounded:
+        crrt_only = row_pick(chosen.crrt[0])
+    crrt_unknown = _no_row(chosen, "CRRT, effluent rate unknown")
+    crrt_unknown.notes += ("the CRRT dose depends on the effluent rate (L/h): give it",)
+    hemodialysis = chosen.hemodialysis
+    bands = tuple((row, row_pick(row)) for row in chosen.bands)
+    # Above every finite bound each band's test gives the same answer, so the table can stop there.
+    bounds = [b for row in chosen.bands for b in (row.gt, row.ge, row.lt, row.le) if b is not None]
+    top = math.floor(max(bounds, default=0)) + 1
+    return _Plan(
+        variant=chosen,
+        routes=frozenset(chosen.route.upper().split("/")),  # a variant may read 'IV/PO'
+        bands=bands,
+        by_crcl=tuple(next((p for row, p in bands if row.contains(crcl)), None) for crcl in range(top + 1)),
+        normal=row_pick(normal),
+        unknown=ready(_Pick(normal, RENAL_UNKNOWN_BAND, first_only=True)),
+        hemodialysis=row_pick(hemodialysis) if hemodialysis else ready(_no_row(chosen, "intermittent haemodialysis")),
+        crrt=tuple((row, row_pick(row)) for row in chosen.crrt),
+        crrt_only=crrt_only,
+        crrt_unknown=ready(crrt_unknown),
+    )
+
+
+def _row(plan: _Plan, renal: RenalAssessment, crcl: float | None) -> _Pick:
+    """The row for this renal function (bands are whole mL/min, as the sources print them)."""
+    mode = renal.renal_replacement
+    if mode == _HAEMODIALYSIS:
+        return plan.hemodialysis
+    if mode == _CRRT:
+        return _crrt_row(plan, renal.crrt_effluent_l_h)
+    if not plan.variant.renal_adjusted:
+        return plan.normal
+    if crcl is None:
+        return plan.unknown
+    whole = math.floor(crcl + 0.5)
+    table = plan.by_crcl
+    pick = table[min(whole, len(table) - 1)] if whole >= 0 else None
+    if pick is not None:
+        return pick
+    for row, pick in plan.bands:
+        if row.contains(whole):
+            return pick
+    raise ValueError(f"dosing.yaml: no band covers CrCl {whole} mL/min")  # a gap in a table is a data error
+
+
+def _crrt_row(plan: _Plan, effluent: float | None) -> _Pick:
+    if plan.crrt_only is not None:
+        return plan.crrt_only
+    if effluent is None:
+        return plan.crrt_unknown
+    for row, pick in plan.crrt:
         if row.contains(effluent):
-            return _Pick(row, row.band)
+            return pick
     raise ValueError(f"dosing.yaml: no CRRT row covers effluent {effluent} L/h")
 
 
@@ -253,7 +421,7 @@ def _no_row(chosen: Variant, band: str) -> _Pick:
     if not chosen.renal_adjusted:
         return _Pick(normal, normal.band)
     row = DoseRow(band=band, individualise=f"{INDIVIDUALISE}: no sourced dose for {band}", citations=normal.citations)
-    return _Pick(row, band, notes=[f"normal-function dose ({_regimen_summary(normal, chosen)}) is the ceiling"])
+    return _Pick(row, band, notes=(f"normal-function dose ({_regimen_summary(normal, chosen)}) is the ceiling",))
 
 
 def _dosing_weight(rule: WeightRule, renal: RenalAssessment) -> _Weight:
@@ -261,16 +429,16 @@ def _dosing_weight(rule: WeightRule, renal: RenalAssessment) -> _Weight:
     actual, ideal, adjusted = renal.actual_weight_kg, renal.ideal_body_weight_kg, renal.adjusted_body_weight_kg
     if rule.basis == "ideal":
         if ideal is None:
-            return _Weight("ideal", None, ["height and sex needed for ideal body weight"])
+            return _Weight("ideal", None, ("height and sex needed for ideal body weight",))
         return _Weight("ideal", ideal)
     if actual is None:
-        return _Weight(rule.basis, None, ["weight needed for this weight-based dose"])
+        return _Weight(rule.basis, None, ("weight needed for this weight-based dose",))
     if rule.basis == "actual":
         return _Weight("actual", actual)
     if ideal is None:
         if rule.basis == "actual_or_adjusted":
-            return _Weight("actual", actual, ["height and sex not given: actual weight used, obesity not checked"])
-        return _Weight(rule.basis, None, ["height and sex needed for ideal body weight"])
+            return _Weight("actual", actual, ("height and sex not given: actual weight used, obesity not checked",))
+        return _Weight(rule.basis, None, ("height and sex needed for ideal body weight",))
     if actual > (rule.adjusted_above_ibw_ratio or 0.0) * ideal and adjusted is not None:
         return _Weight("adjusted", adjusted)
     return _Weight("actual", actual)
@@ -333,13 +501,17 @@ def _amount(mg: float, unit: str, grams: bool = True) -> str:
 
 
 def _span(low: float, high: float | None, unit: str, grams: bool = True) -> str:
-    if high is None or _round(high) == _round(low):
+    if high is None:
+        return _amount(low, unit, grams)
+    shown_low, shown_high = _round(low), _round(high)
+    if shown_low == shown_high:
         return _amount(low, unit, grams)
     if grams and _in_grams(low, unit) and _in_grams(high, unit):
         return f"{low / 1000:g}-{high / 1000:g} g"
-    return f"{_round(low):g}-{_round(high):g} {unit}"
+    return f"{shown_low:g}-{shown_high:g} {unit}"
 
 
+@cache  # knowledge values only: intervals of rows and liver changes
 def _interval_text(interval: float | None) -> str:
     return "once" if interval is None else f"q{interval:g}h"
 
@@ -355,53 +527,65 @@ def _regimen_summary(row: DoseRow, chosen: Variant) -> str:
 
 
 def _dose_text(pick: _Pick, chosen: Variant, amounts: _Amounts, interval: float | None,
-               weight: float | None, first_is_loading: bool) -> str:
+               weight: float | None, first_is_loading: bool, daily: str | None) -> str:
     """What a clinician reads: '2.5 g q8h over 3 h', '15 mg/kg x 70 kg = 1050 mg q24h over 0.5 h'."""
-    row, unit = pick.row, chosen.dose_unit
+    row = pick.row
+    if row.not_recommended:
+        return "not recommended at this renal function"
+    unit, alt = chosen.dose_unit, chosen.alt_unit
     grams = not row.per_kg  # a weight-based dose reads in mg, as computed
-
-    def amount(low: float, high: float | None = None) -> str:
-        text = _span(low, high, unit, grams)
-        alt = chosen.alt_unit
-        if alt is not None:
-            units = [_units(v / alt.mg_per_unit) for v in (low, high) if v is not None]
-            text += f" ({'-'.join(dict.fromkeys(units))} {alt.name})"
-        return text
-
+    dose = amounts.dose
+    if first_is_loading and dose is not None:
+        return f"loading dose {_amount_text(dose, amounts.dose_max, unit, grams, alt)} once ({FIRST_DOSE_ONLY})"
     loading = ""
     if amounts.loading is not None:
         per_kg = row.loading_dose_mg_per_kg
         basis = f"{_kg_span(per_kg, row.loading_dose_mg_per_kg_max)} x {weight:g} kg = " if per_kg and weight else ""
-        loading = f"loading {basis}{amount(amounts.loading, amounts.loading_max)}"
-    if row.not_recommended:
-        return "not recommended at this renal function"
-    if first_is_loading and amounts.dose is not None:
-        return f"loading dose {amount(amounts.dose, amounts.dose_max)} once ({FIRST_DOSE_ONLY})"
+        loading = f"loading {basis}{_amount_text(amounts.loading, amounts.loading_max, unit, grams, alt)}"
     if row.individualise:
         return f"{loading} once; then {INDIVIDUALISE}" if loading else INDIVIDUALISE
-    if amounts.dose is None:
+    if dose is None:
         per_kg = row.dose_mg_per_kg or row.daily_dose_mg_per_kg
         return f"{per_kg:g} mg/kg (weight needed)" if per_kg else INDIVIDUALISE
     parts = [f"{loading}, then"] if loading else []
-    if row.dose_mg_per_kg is not None and weight is not None:
-        parts.append(f"{_kg_span(row.dose_mg_per_kg, row.dose_mg_per_kg_max)} x {weight:g} kg =")
-    if row.daily_dose_mg_per_kg is not None and weight is not None:
-        parts.append(f"{_kg_span(row.daily_dose_mg_per_kg, row.daily_dose_mg_per_kg_max)}/day x {weight:g} kg:")
-    parts.append(amount(amounts.dose, amounts.dose_max))
-    if row.composition and row.dose_mg is not None and amounts.dose == row.dose_mg:
+    if weight is not None:
+        if row.dose_mg_per_kg is not None:
+            parts.append(f"{_kg_span(row.dose_mg_per_kg, row.dose_mg_per_kg_max)} x {weight:g} kg =")
+        if row.daily_dose_mg_per_kg is not None:
+            parts.append(f"{_kg_span(row.daily_dose_mg_per_kg, row.daily_dose_mg_per_kg_max)}/day x {weight:g} kg:")
+    parts.append(_amount_text(dose, amounts.dose_max, unit, grams, alt))
+    if row.composition and dose == row.dose_mg:
         parts.append(f"({row.composition})")
     parts.append(_interval_text(interval))
     if row.infusion_h is not None:
-        parts.append(f"over {row.infusion_h:g} h")
-    if amounts.daily is not None and interval is not None:
-        parts.append(f"({_amount(amounts.daily, unit)}/day)")
+        parts.append(_infusion_text(row.infusion_h))
+    if daily is not None and interval is not None:
+        parts.append(f"({daily}/day)")
     text = " ".join(parts)
     return f"{text} ({FIRST_DOSE_ONLY})" if pick.first_only else text
+
+
+def _amount_text(low: float, high: float | None, unit: str, grams: bool, alt: AltUnit | None) -> str:
+    """An amount or a range, with the variant's second unit beside it."""
+    text = _span(low, high, unit, grams)
+    if alt is None:
+        return text
+    units = _units(low / alt.mg_per_unit)
+    if high is not None:
+        upper = _units(high / alt.mg_per_unit)
+        units = units if upper == units else f"{units}-{upper}"
+    return f"{text} ({units} {alt.name})"
 
 
 def _units(value: float) -> str:
     return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
 
 
+@cache  # knowledge values only: infusion times of rows
+def _infusion_text(hours: float) -> str:
+    return f"over {hours:g} h"
+
+
+@cache  # knowledge values only: the mg/kg of rows
 def _kg_span(low: float | None, high: float | None) -> str:
     return f"{low:g}-{high:g} mg/kg" if high else f"{low:g} mg/kg"

@@ -26,6 +26,17 @@ OBESE_ABOVE_IBW_RATIO = 1.2  # Cockcroft-Gault uses adjusted weight above 120% o
 AUGMENTED_CLEARANCE_ML_MIN = 130.0
 
 MISSING_HEIGHT = "height (for ideal body weight; Cockcroft-Gault used actual weight)"
+# What Cockcroft-Gault needs, as `missing` names it: creatinine, sex, weight, age.
+_CG_INPUTS = (
+    "serum creatinine (for Cockcroft-Gault creatinine clearance)",
+    "sex (for Cockcroft-Gault and ideal body weight)",
+    "weight (for Cockcroft-Gault and weight-based doses)",
+    "age (for Cockcroft-Gault)",
+)
+_FEMALE = Sex.female
+_NO_REPLACEMENT, _HAEMODIALYSIS, _CRRT = (
+    RenalReplacement.none, RenalReplacement.intermittent_hemodialysis, RenalReplacement.crrt
+)
 
 
 class RenalAssessment(BaseModel):
@@ -48,9 +59,9 @@ class RenalAssessment(BaseModel):
     @property
     def summary(self) -> str:
         """One line for a reader: what clearance or mode the doses were chosen for."""
-        if self.renal_replacement == RenalReplacement.intermittent_hemodialysis:
+        if self.renal_replacement == _HAEMODIALYSIS:
             return "intermittent haemodialysis"
-        if self.renal_replacement == RenalReplacement.crrt:
+        if self.renal_replacement == _CRRT:
             rate = f", effluent {self.crrt_effluent_l_h:g} L/h" if self.crrt_effluent_l_h else ""
             return f"CRRT{rate}"
         if self.crcl_ml_min is None:
@@ -60,9 +71,14 @@ class RenalAssessment(BaseModel):
         return f"CrCl {self.crcl_ml_min:g} mL/min ({how}{weight})"
 
 
+def _sex(sex: Sex | str) -> Sex:
+    """`Sex(sex)`, skipping the enum's lookup when it already is one."""
+    return sex if isinstance(sex, Sex) else Sex(sex)
+
+
 def ideal_body_weight(sex: Sex | str, height_cm: float) -> float:
     """Devine ideal body weight in kg (applied linearly, also below 152.4 cm)."""
-    return DEVINE_BASE_KG[Sex(sex)] + DEVINE_KG_PER_CM * (height_cm - DEVINE_BASE_HEIGHT_CM)
+    return DEVINE_BASE_KG[_sex(sex)] + DEVINE_KG_PER_CM * (height_cm - DEVINE_BASE_HEIGHT_CM)
 
 
 def adjusted_body_weight(ideal_kg: float, actual_kg: float) -> float:
@@ -73,7 +89,7 @@ def adjusted_body_weight(ideal_kg: float, actual_kg: float) -> float:
 def cockcroft_gault(age_years: float, sex: Sex | str, weight_kg: float, creatinine_mg_dl: float) -> float:
     """CrCl (mL/min) = (140 - age) x weight / (72 x SCr mg/dL), x 0.85 if female."""
     crcl = (140 - age_years) * weight_kg / (72 * creatinine_mg_dl)
-    return crcl * 0.85 if Sex(sex) is Sex.female else crcl
+    return crcl * 0.85 if _sex(sex) is _FEMALE else crcl
 
 
 def default_crcl_weight_basis(actual_kg: float, ideal_kg: float) -> WeightBasis:
@@ -83,6 +99,10 @@ def default_crcl_weight_basis(actual_kg: float, ideal_kg: float) -> WeightBasis:
     if actual_kg <= OBESE_ABOVE_IBW_RATIO * ideal_kg:
         return "ideal"
     return "adjusted"
+
+
+# Full validation (it also makes floats of whole numbers), without the keyword round trip.
+_validate_assessment = RenalAssessment.__pydantic_validator__.validate_python
 
 
 def assess_renal_function(patient: Patient) -> RenalAssessment:
@@ -120,8 +140,8 @@ def assess_renal_values(
 
     Order: renal replacement mode, then a measured (given) clearance, then Cockcroft-Gault.
     """
-    sex = Sex(sex) if sex is not None else None
-    mode = RenalReplacement(renal_replacement)
+    sex = _sex(sex) if sex is not None else None
+    mode = renal_replacement if isinstance(renal_replacement, RenalReplacement) else RenalReplacement(renal_replacement)
     missing: list[str] = []
     flags: list[str] = []
 
@@ -133,47 +153,52 @@ def assess_renal_values(
         flags.append("unstable creatinine (acute kidney injury?): any clearance estimate is unreliable; "
                      "re-dose as renal function changes")
 
-    def result(crcl: float | None, method: RenalMethod, basis: WeightBasis | None, used: float | None) -> RenalAssessment:
-        if crcl is not None and crcl >= AUGMENTED_CLEARANCE_ML_MIN:
-            flags.append(f"augmented renal clearance (CrCl >= {AUGMENTED_CLEARANCE_ML_MIN:g} mL/min): "
-                         "standard doses may underexpose")
-        return RenalAssessment(
-            crcl_ml_min=None if crcl is None else round(crcl, 1),
-            method=method,
-            weight_basis=basis,
-            weight_kg=None if used is None else round(used, 1),
-            ideal_body_weight_kg=None if ideal is None else round(ideal, 1),
-            adjusted_body_weight_kg=None if adjusted is None else round(adjusted, 1),
-            renal_replacement=mode.value,
-            crrt_effluent_l_h=crrt_effluent_l_h,
-            flags=tuple(flags),
-            missing=tuple(missing),
-            actual_weight_kg=weight_kg,
-        )
-
-    if mode is not RenalReplacement.none:
-        if mode is RenalReplacement.crrt and crrt_effluent_l_h is None:
+    crcl: float | None = None
+    method: RenalMethod
+    basis: WeightBasis | None = None
+    used: float | None = None
+    if mode is not _NO_REPLACEMENT:
+        if mode is _CRRT and crrt_effluent_l_h is None:
             missing.append("CRRT effluent rate (L/h; some agents are dosed by it)")
-        return result(None, mode.value, None, None)  # type: ignore[arg-type]
-    if measured_crcl_ml_min is not None:
-        return result(measured_crcl_ml_min, "measured", None, None)
+        method = mode.value  # type: ignore[assignment]
+    elif measured_crcl_ml_min is not None:
+        crcl, method = measured_crcl_ml_min, "measured"
+    else:
+        creatinine = serum_creatinine_mg_dl
+        if creatinine is None and serum_creatinine_umol_l is not None:
+            creatinine = serum_creatinine_umol_l / UMOL_L_PER_MG_DL
+        inputs = (creatinine, sex, weight_kg, age_years)
+        if None in inputs:
+            missing += [label for value, label in zip(inputs, _CG_INPUTS) if value is None]
+        basis, used = _crcl_weight(weight_kg, ideal, adjusted, weight_basis, height_cm, missing)
+        if creatinine is None or sex is None or used is None or age_years is None:
+            method = "unknown"
+        else:
+            crcl, method = cockcroft_gault(age_years, sex, used, creatinine), "cockcroft_gault"
 
-    creatinine = serum_creatinine_mg_dl
-    if creatinine is None and serum_creatinine_umol_l is not None:
-        creatinine = serum_creatinine_umol_l / UMOL_L_PER_MG_DL
-    for value, label in (
-        (creatinine, "serum creatinine (for Cockcroft-Gault creatinine clearance)"),
-        (sex, "sex (for Cockcroft-Gault and ideal body weight)"),
-        (weight_kg, "weight (for Cockcroft-Gault and weight-based doses)"),
-        (age_years, "age (for Cockcroft-Gault)"),
-    ):
-        if value is None:
-            missing.append(label)
-
-    basis, used = _crcl_weight(weight_kg, ideal, adjusted, weight_basis, height_cm, missing)
-    if creatinine is None or sex is None or used is None or age_years is None:
-        return result(None, "unknown", basis, used)
-    return result(cockcroft_gault(age_years, sex, used, creatinine), "cockcroft_gault", basis, used)
+    if crcl is not None and crcl >= AUGMENTED_CLEARANCE_ML_MIN:
+        flags.append(f"augmented renal clearance (CrCl >= {AUGMENTED_CLEARANCE_ML_MIN:g} mL/min): "
+                     "standard doses may underexpose")
+    ideal_kg = None if ideal is None else round(ideal, 1)
+    adjusted_kg = None if adjusted is None else round(adjusted, 1)
+    # The weight used is often the ideal or adjusted one itself: its rounding is already done.
+    if used is ideal or used is adjusted:
+        used_kg = ideal_kg if used is ideal else adjusted_kg
+    else:
+        used_kg = None if used is None else round(used, 1)
+    return _validate_assessment({
+        "crcl_ml_min": None if crcl is None else round(crcl, 1),
+        "method": method,
+        "weight_basis": basis,
+        "weight_kg": used_kg,
+        "ideal_body_weight_kg": ideal_kg,
+        "adjusted_body_weight_kg": adjusted_kg,
+        "renal_replacement": mode.value,
+        "crrt_effluent_l_h": crrt_effluent_l_h,
+        "flags": tuple(flags),
+        "missing": tuple(missing),
+        "actual_weight_kg": weight_kg,
+    })
 
 
 def _crcl_weight(

@@ -171,10 +171,6 @@ class Variant(_Data):
             raise ValueError("daily_dose_by_formula needs the variant's maintenance_formula")
         return self
 
-    def serves(self, route: str) -> bool:
-        """Whether this variant is given by `route` (a variant may read 'IV/PO')."""
-        return route.upper() in self.route.upper().split("/")
-
 
 class AgentDosing(Item):
     variants: dict[str, Variant]
