@@ -54,7 +54,7 @@ EXPECTATION_BY_GROUP = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     """An option being assembled: where it came from and what it holds so far."""
 
@@ -80,7 +80,7 @@ class _Candidate:
         return [c for c in self.components if c.role != "anaerobic"]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Run:
     """Everything one call of `recommend` accumulates."""
 
@@ -322,6 +322,9 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
         return TIER_RANK[c.tier], demoted, c.order
 
     ordered = sorted(candidates, key=key)
+    peers: dict[tuple[str, int], list[_Candidate]] = {}
+    for cand in ordered:
+        peers.setdefault((cand.tier, cand.order), []).append(cand)
     options: list[Option] = []
     notes: list[str] = []
     for cand in ordered:
@@ -330,7 +333,7 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
             notes.append(f"{' + '.join(cand.agents)}: {problem}")
             run.add(run.warnings, f"{' + '.join(cand.agents)} left out: {problem}.")
             continue
-        rationale = cand.rationale + _tie_note(cand, ordered, recent_cza)
+        rationale = cand.rationale + _tie_note(cand, peers[cand.tier, cand.order], recent_cza)
         citations = list(dict.fromkeys(cand.citations + [c for item in items for c in item.citations]))
         cautions = list(dict.fromkeys(cand.cautions + [x for a in cand.agents for x in run.cautions.get(a, [])]))
         options.append(Option(
@@ -741,13 +744,13 @@ def _dose_monitoring(run: _Run, agent: str) -> tuple[str, ...]:
     return () if dosing is None else dosing.monitoring
 
 
-def _tie_note(cand: _Candidate, ordered: list[_Candidate], recent_cza: bool) -> str:
+def _tie_note(cand: _Candidate, same_rank: list[_Candidate], recent_cza: bool) -> str:
+    """Why this option sits where it does among options of the same tier and guideline order."""
     if recent_cza and "ceftazidime-avibactam" in cand.agents:
         return " Moved down: recent ceftazidime-avibactam exposure or a known resistant isolate (idsa-2024 Q3.7)."
-    peers = [c for c in ordered if c is not cand and c.tier == cand.tier and c.order == cand.order]
-    if not peers:
+    if len(same_rank) == 1:
         return ""
-    names = ", ".join(" + ".join(p.agents) for p in peers)
+    names = ", ".join(" + ".join(p.agents) for p in same_rank if p is not cand)
     return f" Equal standing with {names}; choose by availability, allergy and renal function."
 
 

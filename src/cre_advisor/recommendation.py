@@ -17,7 +17,7 @@ MechanismClass = Literal["serine_carbapenemase", "metallo_beta_lactamase", "non_
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True, frozen=True)
 
 
 class Mechanism(_Out):
