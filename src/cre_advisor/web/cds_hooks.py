@@ -9,9 +9,13 @@ FHIR or context, 412 when required data can be neither prefetched nor fetched.
 from __future__ import annotations
 
 import ipaddress
+import threading
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -30,6 +34,21 @@ from cre_advisor.store.saved_cases import save_case
 from cre_advisor.web import services
 
 router = APIRouter(tags=["cds-hooks"])
+# SQLite has one writer: hook calls queue for it here rather than in SQLite's busy handler, which
+# polls with sleeps of up to 100 ms and gave the hook its 1 s tail under concurrent load.
+_SQLITE_WRITES = threading.Lock()
+# The hook's work is CPU-bound Python under the GIL: more threads than this only share the core,
+# so every call finishes late. Two lets one thread wait on the database while the other computes.
+_HOOK_THREADS = 2
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def _hook_limiter() -> anyio.CapacityLimiter:
+    """The hook calls' own thread limit (made on first use: a limiter belongs to the running loop)."""
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(_HOOK_THREADS)
+    return _limiter
 
 
 def runtime(request: Request) -> CdsRuntime:
@@ -225,24 +244,29 @@ async def call_service(
     database = request.app.state.database
     base = base_url(request, cds)
 
-    def plan_link(case: Case) -> str:
-        with database.session() as session:
-            saved = save_case(session, case, default_knowledge().version)
-        return base + request.app.url_path_for("saved_case_page", case_id=saved.id)
-
     def answer() -> list[dict[str, Any]]:
-        produced = advise(
-            service, hook.context, prefetch, cds.codes, base_url=base, today=date.today(), plan_link=plan_link,
-            recommend=lambda case: services.recommend(case, request.app), unavailable=tuple(unavailable),
-            concordant_cards=cds.config.concordant_cards,
-        )
-        if produced:
-            with database.session() as session:
+        # One write transaction per call: the saved case (its row id is made before the insert, so
+        # the link is known at once) and the card rows commit together, before the cards are sent.
+        with database.sessions() as session:
+
+            def plan_link(case: Case) -> str:
+                saved = save_case(session, case, default_knowledge().version)
+                return base + request.app.url_path_for("saved_case_page", case_id=saved.id)
+
+            produced = advise(
+                service, hook.context, prefetch, cds.codes, base_url=base, today=date.today(), plan_link=plan_link,
+                recommend=lambda case: services.recommend(case, request.app), unavailable=tuple(unavailable),
+                concordant_cards=cds.config.concordant_cards,
+            )
+            if produced:
                 record_cards(session, service.id, hook.hookInstance, produced)
+                sqlite = database.engine.dialect.name == "sqlite"
+                with _SQLITE_WRITES if sqlite else nullcontext():
+                    session.commit()
         return produced
 
     try:
-        produced = await run_in_threadpool(answer)
+        produced = await anyio.to_thread.run_sync(answer, limiter=_hook_limiter())
     except FhirInputError as error:
         raise HTTPException(400, f"invalid FHIR: {error}") from None
     return JSONResponse({"cards": produced})  # plain JSON already: skip FastAPI's re-encoding
