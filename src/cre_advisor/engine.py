@@ -27,17 +27,7 @@ from cre_advisor.microbiology import (
     resistant_carbapenems,
 )
 from cre_advisor.patient import RenalAssessment, assess_renal_function
-from cre_advisor.recommendation import (
-    Avoid,
-    Mechanism,
-    Option,
-    Recommendation,
-    RegimenItem,
-    Renal,
-    Review,
-    Risk,
-    TraceEntry,
-)
+from cre_advisor.recommendation import Recommendation
 from cre_advisor.risk import IncrementCpe, increment_cpe
 
 TIER_RANK = {"preferred": 0, "alternative": 1, "last_resort": 2}
@@ -53,6 +43,11 @@ EXPECTATION_BY_GROUP = {
     "non_carbapenemase": ("non-carbapenemase",), "non_carbapenemase_carbapenem_s": ("non-carbapenemase",),
 }
 
+Fields = dict[str, Any]
+"""Plain data in the shape of one output model (TraceEntry, RegimenItem, Option, Avoid). The steps
+build these and `_assemble` validates the whole Recommendation once: one validation of the nested
+answer costs less than constructing each frozen model on the way."""
+
 
 @dataclass(slots=True)
 class _Candidate:
@@ -61,23 +56,47 @@ class _Candidate:
     row_id: str
     tier: str
     order: int
-    components: list[Component]
+    components: tuple[Component, ...]
     rationale: str
-    citations: list[str]
-    cautions: list[str] = field(default_factory=list)
-    step3: bool = False
-    agents: tuple[str, ...] = ()
+    citations: tuple[str, ...]
+    cautions: tuple[str, ...]
+    agents: tuple[str, ...]
+    treating: tuple[str, ...]
+    """the agents that treat the isolate (all but the anaerobic add-on)"""
 
-    def __post_init__(self) -> None:
-        self.agents = tuple(c.agent for c in self.components)
+    @classmethod
+    def of(cls, row_id: str, tier: str, order: int, components: tuple[Component, ...], rationale: str,
+           citations: tuple[str, ...], cautions: tuple[str, ...] = ()) -> _Candidate:
+        agents = tuple(c.agent for c in components)
+        treating = tuple(c.agent for c in components if c.role != "anaerobic")
+        return cls(row_id, tier, order, components, rationale, citations, cautions, agents, treating)
 
-    def add(self, component: Component) -> None:
-        self.components.append(component)
-        self.agents += (component.agent,)
+    def add_anaerobic(self, agent: str) -> None:
+        self.components += (Component(agent=agent, role="anaerobic"),)
+        self.agents += (agent,)
 
-    def treating(self) -> list[Component]:
-        """Components that treat the isolate (not the anaerobic add-on)."""
-        return [c for c in self.components if c.role != "anaerobic"]
+    @property
+    def label(self) -> str:
+        return " + ".join(self.agents)
+
+
+@dataclass(frozen=True, slots=True)
+class _RowPlan:
+    """A regimen row that applies to one combination of case facts, with what every case reads from
+    it worked out once (see `_matches`)."""
+
+    row: RegimenRow
+    agents: tuple[str, ...]
+    treating: tuple[str, ...]
+    rationale: str
+    forbidden: str | None
+    """why an avoid rule of these facts rules the regimen out (alone or in any regimen), or None"""
+
+    def candidate(self) -> _Candidate:
+        """A fresh candidate: the later steps may extend it."""
+        row = self.row
+        return _Candidate(row.id, row.tier, row.order, row.components, self.rationale, row.citations,
+                          row.cautions, self.agents, self.treating)
 
 
 @dataclass(slots=True)
@@ -88,11 +107,11 @@ class _Run:
     kn: Knowledge
     review_states: Mapping[str, str]
     strict: bool
-    trace: list[TraceEntry] = field(default_factory=list)
+    trace: list[Fields] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     monitoring: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    avoid: list[Avoid] = field(default_factory=list)
+    avoid: list[Fields] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     left_out: list[str] = field(default_factory=list)
     reading: SusceptibilityReading = field(default_factory=SusceptibilityReading)
@@ -105,9 +124,17 @@ class _Run:
     facts: dict[str, object] = field(default_factory=dict)
     activity: dict[tuple[str, bool], str | None] = field(default_factory=dict)
     matched: _Matched | None = None
+    renal_summary: str = ""
+    site: str = field(init=False)
+    profile: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # read on every step: plain strings, as an enum's `.value` is a slow property
+        self.site = self.case.infection.site.value
+        self.profile = self.case.context.guideline_profile.value
 
     def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...] = ()) -> None:
-        self.trace.append(TraceEntry(step=name, finding=finding, citations=list(dict.fromkeys(citations))))
+        self.trace.append({"step": name, "finding": finding, "citations": list(dict.fromkeys(citations))})
 
     def add(self, target: list[str], text: str) -> None:
         if text not in target:
@@ -170,7 +197,7 @@ def check_scope(run: _Run) -> None:
 
 def read_results(run: _Run) -> None:
     isolate = run.case.isolate
-    run.reading = read_susceptibility(isolate, run.case.infection.site.value, run.kn)
+    run.reading = read_susceptibility(isolate, run.site, run.kn)
     reading = run.reading
     if not isolate.susceptibility:
         run.add(run.missing, "Susceptibility results, at least for ceftazidime-avibactam, meropenem-vaborbactam, "
@@ -203,7 +230,8 @@ def assess_renal(run: _Run) -> None:
         run.add(run.missing, text)
     for text in run.renal.flags:
         run.add(run.warnings, text)
-    run.step("assess_renal_function", run.renal.summary, ["idsa-2024"])
+    run.renal_summary = run.renal.summary  # a property that builds the text on each read
+    run.step("assess_renal_function", run.renal_summary, ["idsa-2024"])
 
 
 def assess_severity(run: _Run) -> None:
@@ -223,34 +251,32 @@ def assess_severity(run: _Run) -> None:
 def select_candidates(run: _Run) -> list[_Candidate]:
     """Regimen rows of this profile for this mechanism group, site and severity."""
     assert run.mechanism is not None
-    rows = _matches(run).rows
+    matched = _matches(run)
     candidates = [
-        _Candidate(row.id, row.tier, row.order, list(row.components), row.rationale.strip(),
-                   list(row.citations), list(row.cautions))
-        for row in rows if run.allowed(row.id, row.review_status)
+        plan.candidate() for plan in matched.plans.values() if run.allowed(plan.row.id, plan.row.review_status)
     ]
     run.step(
         "select_candidates",
-        f"Profile {run.case.context.guideline_profile.value}, table '{run.mechanism.group}', site "
-        f"{run.case.infection.site.value}: {len(candidates)} candidate regimens "
-        f"({', '.join(' + '.join(c.agents) for c in candidates) or 'none'}).",
-        sorted({c for row in rows for c in row.citations}),
+        f"Profile {run.profile}, table '{run.mechanism.group}', site "
+        f"{run.site}: {len(candidates)} candidate regimens "
+        f"({', '.join(c.label for c in candidates) or 'none'}).",
+        matched.row_citations,
     )
     return candidates
 
 
 def apply_filters(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
     """Drop what is inactive, unavailable, contraindicated or ruled out for this site or mechanism."""
-    rows = run.kn.regimens_by_id
+    plans = _matches(run).plans
     kept: list[_Candidate] = []
     dropped: list[str] = []
     for cand in candidates:
-        row = rows[cand.row_id]
-        reason = _row_problem(run, row, cand)
-        if reason is None and row.only_without_preferred and any(k.tier == "preferred" for k in kept):
+        plan = plans[cand.row_id]
+        reason = _row_problem(run, plan, cand)
+        if reason is None and plan.row.only_without_preferred and any(k.tier == "preferred" for k in kept):
             reason = "only offered when no preferred option remains"
         if reason is not None:
-            dropped.append(f"{' + '.join(cand.agents)}: {reason}")
+            dropped.append(f"{cand.label}: {reason}")
             continue
         kept.append(cand)
     _add_anaerobic_cover(run, kept)
@@ -269,49 +295,48 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
     cfg = run.kn.combination
     if not run.allowed(cfg.id, cfg.review_status):
         return candidates
-    site = run.case.infection.site
-    urinary = site.value in run.kn.site_rules["urinary_sites"]
-    escmid = run.case.context.guideline_profile.value == "escmid-2022"
+    urinary = run.site in run.kn.site_rules["urinary_sites"]
+    escmid = run.profile == "escmid-2022"
     tier = "alternative" if escmid else "last_resort"
     backbones = [a for a in cfg.backbones["urinary" if urinary else "systemic"] if _older_active(run, a)]
     companions = [
         a for a in cfg.companions
-        if site.value not in cfg.companion_excluded_sites.get(a, ()) and _older_active(run, a)
+        if run.site not in cfg.companion_excluded_sites.get(a, ()) and _older_active(run, a)
     ]
     built: list[_Candidate] = []
-    if run.severe or not cfg.older_single_agents.get(site.value):
+    if run.severe or not cfg.older_single_agents.get(run.site):
         built = _pairs(run, backbones, companions, tier)
         if not built:
             statement = run.kn.statements["step3-no-combination-possible"]
             _say(run, statement, run.warnings)
     else:
-        singles = [a for a in cfg.older_single_agents[site.value] if _older_active(run, a)]
+        singles = [a for a in cfg.older_single_agents[run.site] if _older_active(run, a)]
         for order, agent in enumerate(singles[:2], start=1):
-            built.append(_Candidate(
-                cfg.id, tier, 20 + order, [Component(agent=agent)],
+            built.append(_Candidate.of(
+                cfg.id, tier, 20 + order, (Component(agent=agent),),
                 f"No newer agent is active, available or tolerated and the infection is not severe: one "
-                f"active older agent chosen for the {site.value.replace('_', ' ')} source.",
-                list(cfg.citations),
+                f"active older agent chosen for the {run.site.replace('_', ' ')} source.",
+                cfg.citations,
             ))
     existing = {frozenset(c.agents) for c in candidates}
     built = [b for b in built if frozenset(b.agents) not in existing]
     if built:
         _say(run, run.kn.statements["step3-id-consult"], run.warnings)
-        if site is Site.bloodstream and run.risk is not None and run.risk.score is None:
+        if run.site == Site.bloodstream and run.risk is not None and run.risk.score is None:
             _say(run, run.kn.statements["step3-increment-missing"], run.missing)
         _add_anaerobic_cover(run, built)
     run.used.add(cfg.id)
     run.step(
         "build_combination",
         "No newer agent active, available or tolerated. "
-        + (f"Older-agent regimens: {'; '.join(' + '.join(b.agents) for b in built)}." if built
+        + (f"Older-agent regimens: {'; '.join(b.label for b in built)}." if built
            else "No older-agent regimen meets the rules for this case."),
         list(cfg.citations),
     )
     return candidates + built
 
 
-def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
+def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Fields]:
     """Rank by tier and guideline order (patient factors break ties), then dose every component."""
     assert run.renal is not None
     candidates = _enforce_single_agent_rule(run, candidates)
@@ -325,61 +350,62 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Option]:
     peers: dict[tuple[str, int], list[_Candidate]] = {}
     for cand in ordered:
         peers.setdefault((cand.tier, cand.order), []).append(cand)
-    options: list[Option] = []
+    options: list[Fields] = []
     notes: list[str] = []
     for cand in ordered:
         items, problem = _dose_components(run, cand)
         if problem is not None:
-            notes.append(f"{' + '.join(cand.agents)}: {problem}")
-            run.add(run.warnings, f"{' + '.join(cand.agents)} left out: {problem}.")
+            notes.append(f"{cand.label}: {problem}")
+            run.add(run.warnings, f"{cand.label} left out: {problem}.")
             continue
         rationale = cand.rationale + _tie_note(cand, peers[cand.tier, cand.order], recent_cza)
-        citations = list(dict.fromkeys(cand.citations + [c for item in items for c in item.citations]))
-        cautions = list(dict.fromkeys(cand.cautions + [x for a in cand.agents for x in run.cautions.get(a, [])]))
-        options.append(Option(
-            rank=len(options) + 1, tier=cand.tier, regimen=items, rationale=rationale,
-            citations=citations, cautions=cautions, id=cand.row_id,
-        ))
+        citations = list(dict.fromkeys([*cand.citations, *(c for item in items for c in item["citations"])]))
+        agent_cautions = (text for agent in cand.agents for text in run.cautions.get(agent, ()))
+        cautions = list(dict.fromkeys([*cand.cautions, *agent_cautions]))
+        options.append({
+            "rank": len(options) + 1, "tier": cand.tier, "regimen": items, "rationale": rationale,
+            "citations": citations, "cautions": cautions, "id": cand.row_id,
+        })
         run.used.add(cand.row_id)
     run.step(
         "dose_regimens",
-        f"{len(options)} options dosed for {run.renal.summary}." + (f" Not dosable: {'; '.join(notes)}." if notes else ""),
-        sorted({c for o in options for item in o.regimen for c in item.citations}),
+        f"{len(options)} options dosed for {run.renal_summary}." + (f" Not dosable: {'; '.join(notes)}." if notes else ""),
+        sorted({c for o in options for item in o["regimen"] for c in item["citations"]}),
     )
     return options
 
 
-def compile_safety(run: _Run, options: list[Option]) -> None:
+def compile_safety(run: _Run, options: list[Fields]) -> None:
     """What to avoid, warnings, monitoring and ICU notes for the options actually offered."""
-    offered = {item.agent for o in options for item in o.regimen}
-    for rule in _matches(run).avoid_rules:
-        run.used.add(rule.id)
-        run.avoid.append(Avoid(agents=list(rule.agents), reason=rule.reason.strip(), citations=list(rule.citations)))
-    resistant = [r.agent for r in run.reading.results.values() if r.active is False and r.source != "intrinsic"]
+    regimens = [[item["agent"] for item in o["regimen"]] for o in options]
+    offered = {agent for agents in regimens for agent in agents}
+    matched = _matches(run)
+    run.used.update(rule.id for rule in matched.avoid_rules)
+    run.avoid.extend(matched.avoid_entries)
+    resistant, intrinsic = _resistant_agents(run.reading)
     if resistant:
-        run.avoid.append(Avoid(
-            agents=resistant, reason="The isolate tests resistant (or not susceptible) to these.",
-            citations=list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
-        ))
-    intrinsic = [r for r in run.reading.results.values() if r.source == "intrinsic"]
+        run.avoid.append({
+            "agents": resistant, "reason": "The isolate tests resistant (or not susceptible) to these.",
+            "citations": list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
+        })
     if intrinsic:
-        run.avoid.append(Avoid(
-            agents=[r.agent for r in intrinsic],
-            reason=f"{run.case.isolate.organism} is intrinsically resistant to these (expected resistant phenotype), "
-                   "whatever a laboratory result says.",
-            citations=["eucast-expected-resistant-phenotypes"],
-        ))
+        run.avoid.append({
+            "agents": intrinsic,
+            "reason": f"{run.case.isolate.organism} is intrinsically resistant to these (expected resistant "
+                      "phenotype), whatever a laboratory result says.",
+            "citations": ["eucast-expected-resistant-phenotypes"],
+        })
     for agents, reason, citations in _patient_exclusions(run):
-        run.avoid.append(Avoid(agents=agents, reason=reason, citations=citations))
+        run.avoid.append({"agents": agents, "reason": reason, "citations": citations})
 
-    top = options[0] if options else None
-    if top is not None and len(top.regimen) == 1 and run.kn.agents[top.regimen[0].agent].newer_agent:
-        result = run.reading.get(top.regimen[0].agent)
+    agents_info = run.kn.agents
+    if regimens and len(regimens[0]) == 1 and agents_info[regimens[0][0]].newer_agent:
+        result = run.reading.get(regimens[0][0])
         if result is not None and result.active:
             _say(run, run.kn.statements["pitfall-no-added-combination"], run.warnings)
     if run.case.patient.recent_ceftazidime_avibactam:
         _say(run, run.kn.statements["warning-recent-ceftazidime-avibactam"], run.warnings)
-    if any(sum(run.kn.agents[i.agent].nephrotoxic for i in o.regimen) >= 2 for o in options):
+    if any(sum(agents_info[a].nephrotoxic for a in agents) >= 2 for agents in regimens):
         _say(run, run.kn.statements["step3-nephrotoxicity"], run.warnings)
     if any(a.reaction not in SEVERE_REACTIONS and _allergy_hits(run, a.agent) & offered
            for a in run.case.patient.allergies):
@@ -387,11 +413,12 @@ def compile_safety(run: _Run, options: list[Option]) -> None:
     if run.case.infection.source_control is None:
         run.add(run.missing, "Source control status (achieved, pending, not needed, not possible): "
                 "drainage, device removal or surgery decides whether any regimen can work.")
-    for item in (i for o in options for i in o.regimen):
-        for text in _dose_monitoring(run, item.agent):
-            run.add(run.monitoring, text)
+    for agents in regimens:
+        for agent in agents:
+            for text in _dose_monitoring(run, agent):
+                run.add(run.monitoring, text)
 
-    for statement in _matches(run).statements:
+    for statement in matched.statements:
         if statement.applies.agents_any and offered.isdisjoint(statement.applies.agents_any):
             continue
         target = run.monitoring if statement.kind in ("monitoring", "icu_note") else run.warnings
@@ -399,11 +426,22 @@ def compile_safety(run: _Run, options: list[Option]) -> None:
     run.step(
         "compile_safety",
         f"{len(run.avoid)} avoid entries, {len(run.warnings)} warnings, {len(run.monitoring)} monitoring items.",
-        sorted({c for a in run.avoid for c in a.citations}),
+        sorted({c for a in run.avoid for c in a["citations"]}),
     )
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+def _resistant_agents(reading: SusceptibilityReading) -> tuple[list[str], list[str]]:
+    """Agents the isolate tests resistant to, and those it resists intrinsically, in one pass."""
+    resistant, intrinsic = [], []
+    for result in reading.results.values():
+        if result.source == "intrinsic":
+            intrinsic.append(result.agent)
+        elif result.active is False:
+            resistant.append(result.agent)
+    return resistant, intrinsic
 
 _CODE_FIRED = {
     "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
@@ -424,9 +462,9 @@ def _facts(run: _Run) -> dict[str, object]:
     assert mech is not None
     infection = case.infection
     return {
-        "profiles": case.context.guideline_profile.value,
+        "profiles": run.profile,
         "groups": mech.group,
-        "sites": infection.site.value,
+        "sites": run.site,
         "severities": infection.severity.value,
         "source_control": infection.source_control.value if infection.source_control else None,
         "renal_replacement": case.patient.renal_replacement.value,
@@ -457,13 +495,14 @@ _MATCHED_FIELDS = ("profiles", "groups", "sites", "severities", "source_control"
 class _Matched:
     """Knowledge items whose conditions hold for one combination of case facts."""
 
-    rows: tuple[RegimenRow, ...]
+    plans: dict[str, _RowPlan]
+    """regimen row id -> plan, in the knowledge base's row order"""
+    row_citations: tuple[str, ...]
+    """every citation of those rows, sorted, for the trace"""
     avoid_rules: tuple[AvoidRule, ...]
+    avoid_entries: tuple[Fields, ...]
+    """the avoid rules in the answer's shape, built once here rather than for every case"""
     statements: tuple[Statement, ...]
-    forbidden: dict[str, str]
-    """agent -> short reason, from avoid rules that forbid it in any regimen"""
-    forbidden_alone: dict[str, str]
-    """the same, adding the rules that forbid it as a single agent"""
 
 
 _MATCH_MEMO: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], _Matched]] = WeakKeyDictionary()
@@ -477,36 +516,52 @@ def _matches(run: _Run) -> _Matched:
         memo = _MATCH_MEMO.setdefault(run.kn, {})
         found = memo.get(key)
         if found is None:
-            kn = run.kn
-            avoid_rules = tuple(r for r in kn.avoid_rules if _applies(run, r.applies))
-            forbidden: dict[str, str] = {}
-            forbidden_alone: dict[str, str] = {}
-            for rule in avoid_rules:
-                short = rule.reason.split(":")[0].strip().rstrip(".")
-                for agent in rule.agents:
-                    forbidden_alone.setdefault(agent, short)
-                    if rule.scope == "any":
-                        forbidden.setdefault(agent, short)
-            found = _Matched(
-                rows=tuple(r for r in kn.regimens_by_site[str(run.facts["sites"])] if _applies(run, r.applies)),
-                avoid_rules=avoid_rules,
-                forbidden=forbidden,
-                forbidden_alone=forbidden_alone,
-                statements=tuple(
-                    st for st in kn.statements.values()
-                    if st.kind not in ("disclaimer", "missing_data") and st.id not in _CODE_FIRED
-                    and _applies(run, st.applies)
-                ),
-            )
-            memo[key] = found
+            found = memo[key] = _match(run)
         run.matched = found
     return run.matched
 
 
+def _match(run: _Run) -> _Matched:
+    """Test every condition once for this fact combination (the memo in `_matches` keeps the result)."""
+    kn = run.kn
+    avoid_rules = tuple(r for r in kn.avoid_rules if _applies(run, r.applies))
+    forbidden: dict[str, str] = {}  # agent -> short reason, from rules that forbid it in any regimen
+    forbidden_alone: dict[str, str] = {}  # the same, adding the rules that forbid it as a single agent
+    for rule in avoid_rules:
+        short = rule.reason.split(":")[0].strip().rstrip(".")
+        for agent in rule.agents:
+            forbidden_alone.setdefault(agent, short)
+            if rule.scope == "any":
+                forbidden.setdefault(agent, short)
+    rows = [r for r in kn.regimens_by_site[run.site] if _applies(run, r.applies)]
+    return _Matched(
+        plans={row.id: _plan(row, forbidden, forbidden_alone) for row in rows},
+        row_citations=tuple(sorted({c for row in rows for c in row.citations})),
+        avoid_rules=avoid_rules,
+        avoid_entries=tuple(
+            {"agents": rule.agents, "reason": rule.reason.strip(), "citations": rule.citations}
+            for rule in avoid_rules
+        ),
+        statements=tuple(
+            st for st in kn.statements.values()
+            if st.kind not in ("disclaimer", "missing_data") and st.id not in _CODE_FIRED
+            and _applies(run, st.applies)
+        ),
+    )
 
 
-def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
+def _plan(row: RegimenRow, forbidden: dict[str, str], forbidden_alone: dict[str, str]) -> _RowPlan:
+    """A row's agents and the avoid rule that rules it out, if any: they depend only on the facts."""
+    agents = tuple(c.agent for c in row.components)
+    treating = tuple(c.agent for c in row.components if c.role != "anaerobic")
+    ruled_out = forbidden_alone if len(treating) == 1 else forbidden
+    reason = next((ruled_out[a] for a in agents if a in ruled_out), None)
+    return _RowPlan(row, agents, treating, row.rationale.strip(), reason)
+
+
+def _row_problem(run: _Run, plan: _RowPlan, cand: _Candidate) -> str | None:
     """Why this regimen cannot be offered for this case, or None when it can."""
+    row = plan.row
     if row.condition is not None and not _condition(run, row.condition):
         return f"condition '{row.condition}' not met"
     if row.activity_surrogate is not None:
@@ -522,12 +577,7 @@ def _row_problem(run: _Run, row: RegimenRow, cand: _Candidate) -> str | None:
         problem = _activity_problem(run, comp.agent, required=comp.agent in row.requires_tested)
         if problem is not None:
             return problem
-    matched = _matches(run)
-    forbidden = matched.forbidden_alone if len(cand.treating()) == 1 else matched.forbidden
-    for agent in cand.agents:
-        if agent in forbidden:
-            return forbidden[agent]
-    return None
+    return plan.forbidden
 
 
 def _agent_problem(run: _Run, agent: str) -> str | None:
@@ -628,10 +678,8 @@ def _condition(run: _Run, name: str) -> bool:
 
 def _has_reliable_agent(run: _Run, cand: _Candidate) -> bool:
     """A newer agent or an active carbapenem: nothing older is then needed."""
-    return any(
-        run.kn.agents[c.agent].newer_agent or run.kn.agents[c.agent].drug_class == "carbapenem"
-        for c in cand.treating()
-    )
+    agents = run.kn.agents
+    return any(agents[a].newer_agent or agents[a].drug_class == "carbapenem" for a in cand.treating)
 
 
 def _older_active(run: _Run, agent: str) -> bool:
@@ -654,7 +702,7 @@ def _older_active(run: _Run, agent: str) -> bool:
 
 def _meropenem_limit(run: _Run) -> float:
     """Highest meropenem MIC at which it may join an older-agent combination under this profile."""
-    return run.kn.combination.meropenem_max_mic_mg_l[run.case.context.guideline_profile.value]
+    return run.kn.combination.meropenem_max_mic_mg_l[run.profile]
 
 
 def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) -> list[_Candidate]:
@@ -666,61 +714,62 @@ def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) ->
         pairs = [(companions[0], c) for c in companions[1:3]] if len(companions) > 1 else []
     built = []
     for order, (first, second) in enumerate(pairs, start=1):
-        cautions = []
+        cautions: tuple[str, ...] = ()
         if second == "meropenem":
-            cautions.append("Meropenem only as high-dose 3-hour infusion, and only because its MIC is "
-                            f"<= {_meropenem_limit(run):g} mg/L.")
-        built.append(_Candidate(
-            cfg.id, tier, 20 + order, [Component(agent=first), Component(agent=second)],
+            limit = _meropenem_limit(run)
+            cautions = (f"Meropenem only as high-dose 3-hour infusion, and only because its MIC is <= {limit:g} mg/L.",)
+        built.append(_Candidate.of(
+            cfg.id, tier, 20 + order, (Component(agent=first), Component(agent=second)),
             "No newer agent is active, available or tolerated. For severe infection use at least two drugs "
             f"active in vitro: {first} with {second}, chosen by susceptibility.",
-            list(cfg.citations), cautions, step3=True,
+            cfg.citations, cautions,
         ))
     return built
 
 
 def _add_anaerobic_cover(run: _Run, candidates: list[_Candidate]) -> None:
     rules = run.kn.site_rules
-    if run.case.infection.site.value not in rules["anaerobic_cover_sites"]:
+    if run.site not in rules["anaerobic_cover_sites"]:
         return
     companion = rules["anaerobic_companion"]
     if _agent_problem(run, companion) is not None:
         return
     for cand in candidates:
         if not any(run.kn.agents[a].anaerobic_cover for a in cand.agents):
-            cand.add(Component(agent=companion, role="anaerobic"))
+            cand.add_anaerobic(companion)
             cand.rationale += f" Add {companion} for anaerobic cover."
-            cand.citations.extend(c for c in rules["anaerobic_citations"] if c not in cand.citations)
+            cand.citations += tuple(c for c in rules["anaerobic_citations"] if c not in cand.citations)
 
 
 def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
     """Severe infection outside the urinary tract: never a polymyxin, aminoglycoside or tetracycline
     alone (SPEC section 6); in the urinary tract IDSA 2024 Q3.1-3.2 allow an aminoglycoside alone."""
-    if not run.severe or run.case.infection.site.value in run.kn.site_rules["urinary_sites"]:
+    if not run.severe or run.site in run.kn.site_rules["urinary_sites"]:
         return candidates
     kept = []
     for cand in candidates:
-        treating = cand.treating()
-        if len(treating) == 1 and run.kn.agents[treating[0].agent].drug_class in SINGLE_AGENT_LIMITED:
-            run.add(run.warnings, f"{treating[0].agent} is not given alone for severe infection.")
+        treating = cand.treating
+        if len(treating) == 1 and run.kn.agents[treating[0]].drug_class in SINGLE_AGENT_LIMITED:
+            run.add(run.warnings, f"{treating[0]} is not given alone for severe infection.")
             continue
         kept.append(cand)
     return kept
 
 
-def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], str | None]:
+def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[Fields], str | None]:
     assert run.renal is not None
+    kn, renal, patient, results = run.kn, run.renal, run.case.patient, run.reading.results
     items = []
     for comp in cand.components:
-        dosing = run.kn.dosing.agents.get(comp.agent)
+        dosing = kn.dosing.agents.get(comp.agent)
         if dosing is None or not run.allowed(dosing.id, dosing.review_status):
             return [], f"no approved dose table for {comp.agent}"
         variant = comp.variant
-        result = run.reading.get(comp.agent)
+        result = results.get(comp.agent)
         if variant == "default" and result is not None and result.high_exposure and "high_exposure" in dosing.variants:
             variant = "high_exposure"
-        dose = dose_for(comp.agent, renal=run.renal, patient=run.case.patient,
-                        site=run.case.infection.site.value, variant=variant, route=comp.route, knowledge=run.kn)
+        dose = dose_for(comp.agent, renal=renal, patient=patient, site=run.site, variant=variant, route=comp.route,
+                        knowledge=kn)
         if dose.not_recommended:
             return [], f"{comp.agent} is not recommended for {dose.band} ({'; '.join(dose.notes)})"
         run.used.add(dosing.id)
@@ -728,15 +777,14 @@ def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], st
     return items, None
 
 
-def _regimen_item(comp: Component, dose: DoseResult) -> RegimenItem:
-    notes = list(dose.notes)
-    if comp.role == "anaerobic":
-        notes.insert(0, "for anaerobic cover")
-    return RegimenItem(
-        agent=dose.agent, route=dose.route, dose=dose.dose, dose_mg=dose.dose_mg, interval_h=dose.interval_h,
-        infusion_h=dose.infusion_h, loading_dose_mg=dose.loading_dose_mg, adjusted_for=dose.adjusted_for,
-        citations=list(dose.citations), notes=notes,
-    )
+def _regimen_item(comp: Component, dose: DoseResult) -> Fields:
+    """A RegimenItem's fields; the anaerobic add-on says why it is there."""
+    return {
+        "agent": dose.agent, "route": dose.route, "dose": dose.dose, "dose_mg": dose.dose_mg,
+        "interval_h": dose.interval_h, "infusion_h": dose.infusion_h, "loading_dose_mg": dose.loading_dose_mg,
+        "adjusted_for": dose.adjusted_for, "citations": dose.citations,
+        "notes": ("for anaerobic cover", *dose.notes) if comp.role == "anaerobic" else dose.notes,
+    }
 
 
 def _dose_monitoring(run: _Run, agent: str) -> tuple[str, ...]:
@@ -750,7 +798,7 @@ def _tie_note(cand: _Candidate, same_rank: list[_Candidate], recent_cza: bool) -
         return " Moved down: recent ceftazidime-avibactam exposure or a known resistant isolate (idsa-2024 Q3.7)."
     if len(same_rank) == 1:
         return ""
-    names = ", ".join(" + ".join(p.agents) for p in same_rank if p is not cand)
+    names = ", ".join(p.label for p in same_rank if p is not cand)
     return f" Equal standing with {names}; choose by availability, allergy and renal function."
 
 
@@ -771,35 +819,38 @@ def _patient_exclusions(run: _Run) -> list[tuple[list[str], str, list[str]]]:
     return entries
 
 
-def _assemble(run: _Run, options: list[Option]) -> Recommendation:
+def _assemble(run: _Run, options: list[Fields]) -> Recommendation:
+    """The answer, validated in one go from the plain data the steps built."""
     assert run.mechanism is not None and run.renal is not None and run.risk is not None
     mech, renal = run.mechanism, run.renal
     disclaimer = run.kn.statements["disclaimer"]
-    run.used.update({"disclaimer", *(i.agent for o in options for i in o.regimen)})
+    run.used.add("disclaimer")
+    run.used.update(item["agent"] for o in options for item in o["regimen"])
     if run.left_out:
         run.add(run.warnings, "Strict review mode: left out because not yet approved by your board: "
                 + ", ".join(run.left_out) + ".")
     if not options:
         run.add(run.warnings, "No regimen in this knowledge base fits this case: consult infectious diseases.")
-    return Recommendation(
-        knowledge_version=run.kn.version,
-        mechanism=Mechanism(**{"class": mech.class_}, enzymes=list(mech.enzymes), basis=mech.basis,
-                            explanation=mech.explanation, group=mech.group),
-        renal=Renal(crcl_ml_min=renal.crcl_ml_min, method=renal.method, weight_basis=renal.weight_basis,
-                    weight_kg=renal.weight_kg, renal_replacement=renal.renal_replacement, flags=list(renal.flags)),
-        risk=Risk(increment_cpe_score=run.risk.score, category=run.risk.category),
-        options=options, avoid=run.avoid, warnings=run.warnings, monitoring=run.monitoring,
-        missing_data=run.missing, trace=run.trace, review=_review(run), disclaimer=disclaimer.text["clinician"],
-    )
+    return Recommendation.model_validate({
+        "knowledge_version": run.kn.version,
+        "mechanism": {"class": mech.class_, "enzymes": mech.enzymes, "basis": mech.basis,
+                      "explanation": mech.explanation, "group": mech.group},
+        "renal": {"crcl_ml_min": renal.crcl_ml_min, "method": renal.method, "weight_basis": renal.weight_basis,
+                  "weight_kg": renal.weight_kg, "renal_replacement": renal.renal_replacement, "flags": renal.flags},
+        "risk": {"increment_cpe_score": run.risk.score, "category": run.risk.category},
+        "options": options, "avoid": run.avoid, "warnings": run.warnings, "monitoring": run.monitoring,
+        "missing_data": run.missing, "trace": run.trace, "review": _review(run),
+        "disclaimer": disclaimer.text["clinician"],
+    })
 
 
-def _review(run: _Run) -> Review:
+def _review(run: _Run) -> Fields:
     """The least-reviewed item used, and the newest change date among them."""
     index, overrides = run.kn.review_index, run.review_states
     used = run.used & index.keys()
     if not overrides and run.kn.uniform_review is not None:  # shipped content: one state, one date
         status, date = run.kn.uniform_review
-        return Review(status=REVIEW_OUTPUT[status], last_updated=date, items_used=len(used))
+        return {"status": REVIEW_OUTPUT[status], "last_updated": date, "items_used": len(used)}
     worst, latest, count = "approved", "", 0
     for item_id in used:
         entry = index[item_id]
@@ -810,4 +861,4 @@ def _review(run: _Run) -> Review:
         count += 1
     if not count:
         worst, latest = "submitted", run.kn.released
-    return Review(status=REVIEW_OUTPUT[worst], last_updated=latest, items_used=count)
+    return {"status": REVIEW_OUTPUT[worst], "last_updated": latest, "items_used": count}
