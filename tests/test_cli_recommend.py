@@ -102,3 +102,13 @@ def test_knowledge_check_fails_on_broken_citation(tmp_path: Path) -> None:
     result = runner.invoke(app, ["knowledge", "check", "--directory", str(tmp_path)])
     assert result.exit_code == 1
     assert "no-such-ref" in result.output
+
+
+def test_absurd_numeric_mic_is_refused_naming_the_field(tmp_path: Path) -> None:
+    case = json.loads(EXAMPLE.read_text())
+    case["isolate"]["susceptibility"]["meropenem"] = {"mic_mg_l": 10**400}
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(case))
+    result = runner.invoke(app, ["recommend", str(path)])
+    assert result.exit_code == 2
+    assert "isolate.susceptibility.meropenem" in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -21,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 
 
 class _Model(BaseModel):
@@ -106,9 +107,12 @@ _ENZYME_SYNONYMS = {
 def _normalise_agent(value: object) -> object:
     if not isinstance(value, str):
         return value
-    agent = default_knowledge().agent_id(value)
+    knowledge = default_knowledge()
+    if value in knowledge.agents:  # a contract id, as most cases give: runs once per susceptibility key
+        return value
+    agent = knowledge.agent_id(value)
     if agent is None:
-        raise ValueError(f"unknown agent '{value}'; known agents: {', '.join(default_knowledge().agents)}")
+        raise ValueError(f"unknown agent '{value}'; known agents: {', '.join(knowledge.agents)}")
     return agent
 
 
@@ -129,7 +133,12 @@ def _normalise_allergen(value: object) -> object:
     """An allergy may name an agent or a whole class ("penicillins")."""
     if not isinstance(value, str):
         return value
-    knowledge = default_knowledge()
+    return _allergen(default_knowledge(), value)
+
+
+@lru_cache(maxsize=512)
+def _allergen(knowledge: Knowledge, value: str) -> str:
+    """Cached per knowledge base: allergen names are few; an unknown one raises and is not cached."""
     agent = knowledge.agent_id(value)
     if agent is not None:
         return agent
@@ -220,12 +229,15 @@ class Infection(_Model):
         return self
 
 
+MIC_MAX_MG_L = 10_000  # far above any dilution a laboratory reports; refuses absurd numbers cleanly
+
+
 def _mic_value(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("an MIC is a number in mg/L or a lab string such as '<=0.25'")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError("an MIC must be a positive number of mg/L")
+        if not 0 < value <= MIC_MAX_MG_L:  # also false for NaN and infinity, without converting huge ints
+            raise ValueError(f"an MIC must be a positive number of mg/L, at most {MIC_MAX_MG_L}")
         return float(value)
     if isinstance(value, str):
         from cre_advisor.microbiology import parse_mic  # local: microbiology imports case types
@@ -255,11 +267,23 @@ class SusceptibilityResult(_Model):
 def _normalise_organism(value: object) -> object:
     if not isinstance(value, str):
         return value
-    return default_knowledge().organism(value).name
+    return _organism_name(default_knowledge(), value)
+
+
+@lru_cache(maxsize=512)
+def _organism_name(knowledge: Knowledge, value: str) -> str:
+    """Cached per knowledge base: organism names are few; an out-of-scope one raises and is not cached."""
+    return knowledge.organism(value).name
+
+
+@lru_cache(maxsize=64)
+def _table_id(knowledge: Knowledge, name: str) -> str:
+    """Cached per knowledge base: cases name a handful of tables; an unknown one raises and is not cached."""
+    return knowledge.breakpoint_table_id(name)
 
 
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
+    return values if len(values) < 2 else tuple(dict.fromkeys(values))
 
 
 class Isolate(_Model):
@@ -273,7 +297,7 @@ class Isolate(_Model):
 
     @model_validator(mode="after")
     def _known_table(self) -> Isolate:
-        default_knowledge().breakpoint_table_id(self.breakpoints)  # raises with the allowed names
+        _table_id(default_knowledge(), self.breakpoints)  # raises with the allowed names
         return self
 
 

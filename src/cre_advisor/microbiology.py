@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -330,10 +331,9 @@ class _EntryReading:
     trace: str | None = None
     warning: str | None = None
     missing: str | None = None
-    table: BreakpointTable | None = None  # kept alive so that its id in the memo key is not reused
 
 
-_ENTRIES: dict[tuple[Any, ...], _EntryReading] = {}
+_ENTRIES: dict[tuple[Any, ...], tuple[BreakpointTable | None, dict[tuple[Any, ...], _EntryReading]]] = {}
 _ENTRIES_MAX = 8192
 
 
@@ -353,8 +353,15 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
     if table is not None and table.fixture:
         warnings.append(f"breakpoint table {table.label} is a test fixture, not for patient care")
 
+    memo = _entry_memo(table, table_id, scheme, organism.name, site)
     for agent, entry in isolate.susceptibility.items():
-        read = _read_entry(agent, entry.mic_mg_l, entry.interpretation, table, table_id, scheme, organism, site)
+        mic_text, letter = entry.mic_mg_l, entry.interpretation
+        key = (agent, type(mic_text), mic_text, letter)
+        read = memo.get(key)
+        if read is None:
+            if len(memo) >= _ENTRIES_MAX:
+                memo.clear()
+            read = memo[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site)
         if read.citations:
             reading._cite(*read.citations)
         if read.trace is not None:
@@ -369,19 +376,21 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
     return reading
 
 
-def _read_entry(
-    agent: str, mic_text: str | float | None, letter: Interpretation | None, table: BreakpointTable | None,
-    table_id: str, scheme: Scheme, organism: Organism, site: str,
-) -> _EntryReading:
-    """One entry read, memoised: every input comes from a small set (agent, MIC, S/I/R, organism,
-    site, table), and the answer is frozen, so readings may share it."""
-    key = (id(table), table_id, scheme, agent, type(mic_text), mic_text, letter, organism.name, site)
+def _entry_memo(
+    table: BreakpointTable | None, table_id: str, scheme: Scheme, organism: str, site: str
+) -> dict[tuple[Any, ...], _EntryReading]:
+    """Readings of single entries for one table, organism and site, by (agent, MIC, S/I/R).
+
+    Memoised: every input comes from a small set and each answer is frozen, so readings may
+    share it. The memo keeps its table alive, so the table's id in the key cannot be reused.
+    """
+    key = (id(table), table_id, scheme, organism, site)
     found = _ENTRIES.get(key)
     if found is None:
         if len(_ENTRIES) >= _ENTRIES_MAX:
             _ENTRIES.clear()
-        found = _ENTRIES[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site)
-    return found
+        found = _ENTRIES[key] = (table, {})
+    return found[1]
 
 
 def _interpret_entry(
@@ -395,7 +404,7 @@ def _interpret_entry(
         result = _reported(agent, letter.value, mic, scheme, interpreted)
         return _EntryReading(
             result, citations, trace=f"{agent}: {result.category} as reported by the laboratory",
-            warning=f"{agent}: {result.note}; the reported category is used" if result.note else None, table=table,
+            warning=f"{agent}: {result.note}; the reported category is used" if result.note else None,
         )
     if interpreted is None:
         assert mic is not None  # an entry holds an MIC, an interpretation, or both
@@ -405,7 +414,6 @@ def _interpret_entry(
         )
         return _EntryReading(
             result, missing=f"{agent}: the laboratory's S/I/R, or its {table_id} table (set CRE_ADVISOR_BREAKPOINTS)",
-            table=table,
         )
     assert mic is not None
     result = interpreted.as_result(agent, mic)
@@ -415,7 +423,6 @@ def _interpret_entry(
         missing=f"{agent}: {interpreted.note}" if result.category is None else None,
         warning=f"{agent}: {' '.join(row.notes)}" if result.category is not None and row is not None and row.bracketed
         else None,
-        table=table,
     )
 
 
@@ -524,6 +531,21 @@ class MechanismFinding(BaseModel):
     citations: list[str] = Field(default_factory=list)
 
 
+_validate_finding = MechanismFinding.__pydantic_validator__.validate_python
+
+
+def _finding(
+    class_: MechanismClass, basis: Literal["reported", "inferred", "empiric"], group: Group, explanation: str,
+    trace: str, *, enzymes: Iterable[str] = (), missing_data: Iterable[str] = (), warnings: Iterable[str] = (),
+    citations: Iterable[str] = (),
+) -> MechanismFinding:
+    """A finding, validated from a dict: cheaper than keywords; every list is a fresh one the caller may extend."""
+    return _validate_finding({
+        "class_": class_, "enzymes": list(enzymes), "basis": basis, "explanation": explanation, "group": group,
+        "trace": trace, "missing_data": list(missing_data), "warnings": list(warnings), "citations": list(citations),
+    })
+
+
 def _category(reading: SusceptibilityReading, agent: str) -> Category | None:
     result = reading.results.get(agent)
     return None if result is None else result.category
@@ -567,24 +589,30 @@ def classify_mechanism(
 
 
 def _from_genes(isolate: Isolate, data: MechanismData) -> MechanismFinding:
-    enzymes = list(isolate.carbapenemase or ())
-    names = [e.value for e in enzymes]
     panel = data.panels.get(isolate.carbapenemase_test.value) if isolate.carbapenemase_test else None
-    how = f"reported ({panel.name})" if panel else "reported"
-    warnings: list[str] = []
+    fields = _gene_finding(tuple(isolate.carbapenemase or ()), panel.name if panel else None)
+    return _finding(**fields)
+
+
+@lru_cache(maxsize=256)
+def _gene_finding(enzymes: tuple[Enzyme, ...], panel: str | None) -> dict[str, Any]:
+    """The finding's fields for these reported enzymes and panel (cached: both come from small sets)."""
+    names = tuple(e.value for e in enzymes)
+    how = f"reported ({panel})" if panel else "reported"
     if not _MBL.isdisjoint(enzymes):
         others = [e.value for e in enzymes if e not in _MBL]
         explanation = f"metallo-beta-lactamase producer ({', '.join(names)}), {how}"
+        warnings: tuple[str, ...] = ()
         if others:
             explanation += f"; co-produces {', '.join(others)}: treated as an MBL producer"
             if Enzyme.OXA48 in enzymes:
-                warnings.append(
+                warnings = (
                     "OXA-48-like enzyme present with the MBL: aztreonam with meropenem-vaborbactam or "
-                    "imipenem-relebactam is not an option (neither inhibitor covers OXA-48-like enzymes)"
+                    "imipenem-relebactam is not an option (neither inhibitor covers OXA-48-like enzymes)",
                 )
-        return MechanismFinding(
+        return dict(
             class_="metallo_beta_lactamase", enzymes=names, basis="reported", group="mbl", explanation=explanation,
-            trace=f"mechanism: {explanation}; regimen table: MBL", warnings=warnings, citations=[_Q_MBL],
+            trace=f"mechanism: {explanation}; regimen table: MBL", warnings=warnings, citations=(_Q_MBL,),
         )
     if Enzyme.OXA48 in enzymes:
         explanation = f"OXA-48-like carbapenemase ({', '.join(names)}), {how}"
@@ -593,26 +621,26 @@ def _from_genes(isolate: Isolate, data: MechanismData) -> MechanismFinding:
                 "; KPC with OXA-48-like is treated as OXA-48-like because vaborbactam and relebactam do not "
                 "inhibit OXA-48-like enzymes"
             )
-        return MechanismFinding(
+        return dict(
             class_="serine_carbapenemase", enzymes=names, basis="reported", group="oxa48", explanation=explanation,
-            trace=f"mechanism: {explanation}; regimen table: OXA-48-like", citations=[_Q_OXA48],
+            trace=f"mechanism: {explanation}; regimen table: OXA-48-like", citations=(_Q_OXA48,),
         )
     if Enzyme.KPC in enzymes:
         explanation = f"KPC carbapenemase ({', '.join(names)}), {how}"
-        return MechanismFinding(
+        return dict(
             class_="serine_carbapenemase", enzymes=names, basis="reported", group="kpc", explanation=explanation,
-            trace=f"mechanism: {explanation}; regimen table: KPC", citations=[_Q_KPC],
+            trace=f"mechanism: {explanation}; regimen table: KPC", citations=(_Q_KPC,),
         )
     explanation = f"GES-type serine carbapenemase, {how}: treated with the KPC regimen table"
-    return MechanismFinding(
+    return dict(
         class_="serine_carbapenemase", enzymes=names, basis="reported", group="kpc", explanation=explanation,
         trace=f"mechanism: {explanation}",
-        warnings=[
+        warnings=(
             "GES-type carbapenemase: activity of ceftazidime-avibactam, meropenem-vaborbactam and "
-            "imipenem-relebactam is not predictable from the enzyme; use only agents tested susceptible"
-        ],
-        missing_data=["susceptibility to ceftazidime-avibactam, meropenem-vaborbactam and imipenem-relebactam"],
-        citations=[_Q_KPC],
+            "imipenem-relebactam is not predictable from the enzyme; use only agents tested susceptible",
+        ),
+        missing_data=("susceptibility to ceftazidime-avibactam, meropenem-vaborbactam and imipenem-relebactam",),
+        citations=(_Q_KPC,),
     )
 
 
@@ -664,10 +692,9 @@ def _tested_negative(
                 f"MIC of {missing} (meropenem and imipenem MIC <= 1 mg/L would allow extended-infusion meropenem)"
             )
     explanation = f"no carbapenemase found by {name}; {detail}"
-    return MechanismFinding(
-        class_="non_carbapenemase", enzymes=[], basis="reported", group=group, explanation=explanation,
-        trace=f"mechanism: {explanation}; regimen table: {group}", missing_data=missing_data,
-        warnings=[caveat] if caveat else [], citations=[_Q_ERTAPENEM_ONLY],
+    return _finding(
+        "non_carbapenemase", "reported", group, explanation, f"mechanism: {explanation}; regimen table: {group}",
+        missing_data=missing_data, warnings=(caveat,) if caveat else (), citations=(_Q_ERTAPENEM_ONLY,),
     )
 
 
@@ -693,10 +720,9 @@ def _from_phenotype(
         class_: MechanismClass, group: Group, explanation: str, cite: str, warnings: tuple[str, ...] = ()
     ) -> MechanismFinding:
         text = f"inferred from the phenotype, not tested: {explanation}"
-        return MechanismFinding(
-            class_=class_, enzymes=[], basis="inferred", group=group, explanation=text,
-            trace=f"mechanism: {text}; regimen table: {group}", missing_data=list(missing),
-            warnings=list(warnings), citations=[_Q_MECHANISM, cite, *screen_cite],
+        return _finding(
+            class_, "inferred", group, text, f"mechanism: {text}; regimen table: {group}", missing_data=missing,
+            warnings=warnings, citations=(_Q_MECHANISM, cite, *screen_cite),
         )
 
     if cza == "R" and mev == "R" and imr_r:
@@ -750,16 +776,15 @@ def _empiric(
     results = "the susceptibility results fit no phenotype pattern" if reading.results else "no susceptibility results"
     why = f"no carbapenemase result and {results}"
     explanation = f"empiric: {why}; the most common enzyme in {source} is {enzyme.value}"
-    return MechanismFinding(
-        class_="unknown", enzymes=[], basis="empiric", group=group, explanation=explanation,
-        trace=f"mechanism: {explanation}; regimen table: {group}",
-        missing_data=[
+    return _finding(
+        "unknown", "empiric", group, explanation, f"mechanism: {explanation}; regimen table: {group}",
+        missing_data=(
             _ORDER_TEST,
             "susceptibility results including ceftazidime-avibactam, meropenem-vaborbactam, imipenem-relebactam "
             "and cefiderocol",
-        ],
-        warnings=[f"the choice is empiric (regimen table {group}): {_NOT_COVERED[group]}"],
-        citations=[_Q_MECHANISM] if local else list(dict.fromkeys([_Q_MECHANISM, *us.citations])),
+        ),
+        warnings=(f"the choice is empiric (regimen table {group}): {_NOT_COVERED[group]}",),
+        citations=(_Q_MECHANISM,) if local else dict.fromkeys([_Q_MECHANISM, *us.citations]),
     )
 
 
