@@ -8,7 +8,6 @@ to report.
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
