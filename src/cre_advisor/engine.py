@@ -16,7 +16,7 @@ from weakref import WeakKeyDictionary
 from cre_advisor.case import Case, Reaction, Severity, Site
 from cre_advisor.dosing import DoseResult, dose_for
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
-from cre_advisor.knowledge.schema import Applies, AvoidRule, Component, RegimenRow, Statement
+from cre_advisor.knowledge.schema import CODE_FIRED_STATEMENTS, Applies, AvoidRule, Component, RegimenRow, Statement
 from cre_advisor.microbiology import (
     AgentResult,
     MechanismFinding,
@@ -443,12 +443,6 @@ def _resistant_agents(reading: SusceptibilityReading) -> tuple[list[str], list[s
             resistant.append(result.agent)
     return resistant, intrinsic
 
-_CODE_FIRED = {
-    "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
-    "step3-no-combination-possible", "step3-nephrotoxicity", "step3-increment-missing",
-    "allergy-mild-not-contraindication",
-}
-
 
 def _say(run: _Run, statement: Statement, target: list[str]) -> None:
     if run.allowed(statement.id, statement.review_status):
@@ -544,7 +538,7 @@ def _match(run: _Run) -> _Matched:
         ),
         statements=tuple(
             st for st in kn.statements.values()
-            if st.kind not in ("disclaimer", "missing_data") and st.id not in _CODE_FIRED
+            if st.kind not in ("disclaimer", "missing_data") and st.id not in CODE_FIRED_STATEMENTS
             and _applies(run, st.applies)
         ),
     )

@@ -13,13 +13,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cre_advisor.knowledge.loader import Knowledge, load_knowledge
+from cre_advisor.knowledge.schema import REQUIRED_STATEMENTS
 from cre_advisor.knowledge.microbiology_data import microbiology_citations
-
-ENGINE_STATEMENTS = (
-    "disclaimer", "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
-    "step3-no-combination-possible", "step3-nephrotoxicity", "step3-increment-missing",
-    "allergy-mild-not-contraindication", "pregnancy-tetracyclines",
-)
 
 
 @dataclass
@@ -103,7 +98,7 @@ def check_knowledge(directory: str | Path | None = None) -> LintReport:
         cite(owner, citations)
         for name in agents:
             agent(owner, name)
-    for statement_id in ENGINE_STATEMENTS:
+    for statement_id in sorted(REQUIRED_STATEMENTS):
         if statement_id not in kn.statements:
             report.problems.append(f"statement '{statement_id}' is fired by the engine but missing")
     for ref in kn.references:

@@ -110,6 +110,17 @@ class AvoidRule(Item):
     reason: str
 
 
+CODE_FIRED_STATEMENTS = frozenset({
+    "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
+    "step3-no-combination-possible", "step3-nephrotoxicity", "step3-increment-missing",
+    "allergy-mild-not-contraindication",
+})
+"""Statements the engine fires on conditions computed in code, never through their `applies`."""
+
+REQUIRED_STATEMENTS = CODE_FIRED_STATEMENTS | {"disclaimer", "pregnancy-tetracyclines"}
+"""Statement ids the engine names, so every knowledge base must hold them."""
+
+
 class Statement(Item):
     kind: Literal["warning", "monitoring", "icu_note", "site_note", "pitfall", "disclaimer", "missing_data"]
     applies: Applies = Applies()
