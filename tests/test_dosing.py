@@ -6,6 +6,7 @@ cited in dosing.yaml (see DOSING.md); weights and colistin amounts are worked by
 
 from __future__ import annotations
 
+from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,8 +17,11 @@ from cre_advisor.knowledge.dosing_tables import load_dosing_tables
 from cre_advisor.knowledge.loader import KNOWLEDGE_DIR
 from cre_advisor.patient import RenalAssessment, assess_renal_values
 
-# Only the dose tables: these tests must not depend on the rest of the knowledge base.
-KNOWLEDGE: Any = SimpleNamespace(dosing=load_dosing_tables(KNOWLEDGE_DIR, {"review_status": "submitted"}))
+# Only the dose tables (and the memo store dose_for keeps its per-agent plans in): these tests must
+# not depend on the rest of the knowledge base.
+KNOWLEDGE: Any = SimpleNamespace(
+    dosing=load_dosing_tables(KNOWLEDGE_DIR, {"review_status": "submitted"}), memos=defaultdict(dict)
+)
 
 # male, 175 cm, 70 kg: IBW 70.46 kg, not obese (actual weight is used for mg/kg doses)
 BODY = {"sex": "male", "height_cm": 175, "weight_kg": 70}

@@ -3,6 +3,7 @@ has a table, and no daily dose rises as clearance falls (a property over all CrC
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +19,7 @@ from cre_advisor.knowledge.loader import KNOWLEDGE_DIR
 from cre_advisor.patient import assess_renal_values
 
 TABLES = load_dosing_tables(KNOWLEDGE_DIR, {"review_status": "submitted"})
-KNOWLEDGE: Any = SimpleNamespace(dosing=TABLES)
+KNOWLEDGE: Any = SimpleNamespace(dosing=TABLES, memos=defaultdict(dict))  # what dose_for reads of a Knowledge
 VARIANTS = [(agent, name, variant) for agent, table in TABLES.agents.items() for name, variant in table.variants.items()]
 RENAL_VARIANTS = [(a, n) for a, n, v in VARIANTS if v.renal_adjusted]
 

@@ -13,7 +13,6 @@ a fixed dose) is worked out once per agent, on first use (`_Plan`); nothing is k
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -72,6 +71,11 @@ class DoseResult(BaseModel):
         if self.dose_mg is None or self.interval_h is None:
             return None
         return self.dose_mg * 24 / self.interval_h
+
+
+class FixedDoseResult(DoseResult):
+    """A dose that depends on no patient value beyond its table row: one instance per row, route and
+    variant, kept for the knowledge base's life, so a caller may keep what it derives from it."""
 
 
 @dataclass(slots=True)
@@ -140,10 +144,9 @@ class _Plan:
     crrt_unknown: _Pick
 
 
-# Plans per AgentDosing, by id; an entry goes when its AgentDosing is collected (so an id is never reused).
-_PLANS: dict[int, dict[str, _Plan]] = {}
 # Full validation, without the keyword-argument round trip of DoseResult(**values).
 _validate_dose = DoseResult.__pydantic_validator__.validate_python
+_validate_fixed_dose = FixedDoseResult.__pydantic_validator__.validate_python
 
 
 def dose_for(
@@ -163,27 +166,25 @@ def dose_for(
     ("IV"/"PO") picks an oral variant where one exists. Raises ValueError for an agent without a
     dose table, a variant no source gives, or a route the agent's variant is not given by.
     """
-    tables = (knowledge or default_knowledge()).dosing
-    dosing = tables.agents.get(agent)
-    if dosing is None:
-        raise ValueError(f"no dose table for agent '{agent}'; known: {', '.join(tables.agents)}")
-    plans = _PLANS.get(id(dosing)) or _plans(dosing)
-    name, variant_notes = _variant(agent, plans, variant, site, route)
-    plan = plans[name]
+    knowledge = knowledge or default_knowledge()
+    choices: dict[tuple[str, str, str | None, str | None], _Choice] = knowledge.memos["dosing.choices"]
+    choice = choices.get((agent, variant, site, route))
+    if choice is None:  # an invalid request raises here and is not kept, so the memo holds valid choices only
+        choice = choices[agent, variant, site, route] = _choose(knowledge, agent, variant, site, route)
+    dosing, plan, name, variant_notes, route_shown = choice
     chosen = plan.variant
     crcl = renal.crcl_ml_min
     pick = _row(plan, renal, crcl)
     hepatic = None
     if (child_pugh or (patient.child_pugh_class if patient else None)) == "C":
         hepatic = chosen.child_pugh_c
-    route_shown = route.upper() if route else chosen.route
     if hepatic is None and pick.usual is not None and chosen.weight is None:
         # Nothing here depends on the patient beyond the pick: build and validate it once.
         key = (agent, route_shown, variant_notes)
         result = pick.results.get(key)
         if result is None:
             result = pick.results[key] = _result(agent, name, route_shown, variant_notes, pick, chosen, pick.usual,
-                                                 pick.band, _NO_WEIGHT, None)
+                                                 pick.band, _NO_WEIGHT, None, fixed=True)
         return result
 
     band = pick.band
@@ -196,8 +197,25 @@ def dose_for(
     return _result(agent, name, route_shown, variant_notes, pick, chosen, dose, band, weight, hepatic)
 
 
+_Choice = tuple[AgentDosing, "_Plan", str, tuple[str, ...], str]
+"""An agent's table, the variant's plan, its name, the notes on why it was chosen, and the route shown."""
+
+
+def _choose(knowledge: Knowledge, agent: str, variant: str, site: str | None, route: str | None) -> _Choice:
+    """The variant and route for this request: they follow from the knowledge and the request alone."""
+    tables = knowledge.dosing
+    dosing = tables.agents.get(agent)
+    if dosing is None:
+        raise ValueError(f"no dose table for agent '{agent}'; known: {', '.join(tables.agents)}")
+    plans = _plans(knowledge, dosing)
+    name, variant_notes = _variant(agent, plans, variant, site, route)
+    plan = plans[name]
+    return dosing, plan, name, variant_notes, route.upper() if route else plan.variant.route
+
+
 def _result(agent: str, name: str, route: str, variant_notes: tuple[str, ...], pick: _Pick, chosen: Variant,
-            dose: _Dose, band: str, weight: _Weight, hepatic: HepaticChange | None) -> DoseResult:
+            dose: _Dose, band: str, weight: _Weight, hepatic: HepaticChange | None, *,
+            fixed: bool = False) -> DoseResult:
     """The validated DoseResult: the dose's fields with the band, weight and every note in order."""
     if dose is pick.usual and not variant_notes and not weight.notes:
         notes = pick.usual_notes
@@ -208,7 +226,7 @@ def _result(agent: str, name: str, route: str, variant_notes: tuple[str, ...], p
         adjusted_for += f"; {weight.basis} weight {weight.kg:g} kg"
     if hepatic is not None:
         adjusted_for += "; Child-Pugh C"
-    return _validate_dose({
+    return (_validate_fixed_dose if fixed else _validate_dose)({
         **dose.fields,
         "agent": agent,
         "route": route,
@@ -333,12 +351,12 @@ def _variant(agent: str, plans: dict[str, _Plan], variant: str, site: str | None
     raise ValueError(f"{agent} ({name} dose) is not given by route '{route}'; its route: {plans[name].variant.route}")
 
 
-def _plans(dosing: AgentDosing) -> dict[str, _Plan]:
-    """Every variant's plan, kept until `dosing` itself is collected."""
-    plans = {name: _plan(chosen, dosing) for name, chosen in dosing.variants.items()}
-    key = id(dosing)
-    _PLANS[key] = plans
-    weakref.finalize(dosing, _PLANS.pop, key, None)
+def _plans(knowledge: Knowledge, dosing: AgentDosing) -> dict[str, _Plan]:
+    """Every variant's plan for one agent, built on first use and kept with the knowledge."""
+    memo: dict[str, dict[str, _Plan]] = knowledge.memos["dosing.plans"]
+    plans = memo.get(dosing.id)
+    if plans is None:
+        plans = memo[dosing.id] = {name: _plan(chosen, dosing) for name, chosen in dosing.variants.items()}
     return plans
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from cre_advisor.case import Case, Reaction, Severity, Site
-from cre_advisor.dosing import DoseResult, dose_for
+from cre_advisor.dosing import DoseResult, FixedDoseResult, dose_for
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
-from cre_advisor.knowledge.schema import CODE_FIRED_STATEMENTS, Applies, AvoidRule, Component, RegimenRow, Statement
+from cre_advisor.knowledge.schema import CODE_FIRED_STATEMENTS, Applies, Component, RegimenRow, Statement
 from cre_advisor.microbiology import (
     AgentResult,
     MechanismFinding,
@@ -27,7 +26,7 @@ from cre_advisor.microbiology import (
     resistant_carbapenems,
 )
 from cre_advisor.patient import RenalAssessment, assess_renal_function
-from cre_advisor.recommendation import Recommendation
+from cre_advisor.recommendation import Avoid, Recommendation, RegimenItem
 from cre_advisor.risk import IncrementCpe, increment_cpe
 
 TIER_RANK = {"preferred": 0, "alternative": 1, "last_resort": 2}
@@ -44,9 +43,10 @@ EXPECTATION_BY_GROUP = {
 }
 
 Fields = dict[str, Any]
-"""Plain data in the shape of one output model (TraceEntry, RegimenItem, Option, Avoid). The steps
-build these and `_assemble` validates the whole Recommendation once: one validation of the nested
-answer costs less than constructing each frozen model on the way."""
+"""Plain data in the shape of one output model (TraceEntry, Option). The steps build these and
+`_assemble` validates the whole Recommendation once: one validation of the nested answer costs less
+than constructing each frozen model on the way. Parts that depend on knowledge alone (avoid rules,
+fixed doses) are built as models once and reused, which validation then takes as they are."""
 
 
 @dataclass(slots=True)
@@ -91,6 +91,7 @@ class _RowPlan:
     rationale: str
     forbidden: str | None
     """why an avoid rule of these facts rules the regimen out (alone or in any regimen), or None"""
+    label: str
 
     def candidate(self) -> _Candidate:
         """A fresh candidate: the later steps may extend it."""
@@ -111,7 +112,7 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     monitoring: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    avoid: list[Fields] = field(default_factory=list)
+    avoid: list[Avoid] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     left_out: list[str] = field(default_factory=list)
     reading: SusceptibilityReading = field(default_factory=SusceptibilityReading)
@@ -252,17 +253,15 @@ def select_candidates(run: _Run) -> list[_Candidate]:
     """Regimen rows of this profile for this mechanism group, site and severity."""
     assert run.mechanism is not None
     matched = _matches(run)
-    candidates = [
-        plan.candidate() for plan in matched.plans.values() if run.allowed(plan.row.id, plan.row.review_status)
-    ]
+    plans = [plan for plan in matched.plans.values() if run.allowed(plan.row.id, plan.row.review_status)]
     run.step(
         "select_candidates",
         f"Profile {run.profile}, table '{run.mechanism.group}', site "
-        f"{run.site}: {len(candidates)} candidate regimens "
-        f"({', '.join(c.label for c in candidates) or 'none'}).",
+        f"{run.site}: {len(plans)} candidate regimens "
+        f"({', '.join(plan.label for plan in plans) or 'none'}).",
         matched.row_citations,
     )
-    return candidates
+    return [plan.candidate() for plan in plans]
 
 
 def apply_filters(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -359,7 +358,7 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Fields]:
             run.add(run.warnings, f"{cand.label} left out: {problem}.")
             continue
         rationale = cand.rationale + _tie_note(cand, peers[cand.tier, cand.order], recent_cza)
-        citations = list(dict.fromkeys([*cand.citations, *(c for item in items for c in item["citations"])]))
+        citations = list(dict.fromkeys([*cand.citations, *(c for item in items for c in item.citations)]))
         agent_cautions = (text for agent in cand.agents for text in run.cautions.get(agent, ()))
         cautions = list(dict.fromkeys([*cand.cautions, *agent_cautions]))
         options.append({
@@ -370,33 +369,33 @@ def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Fields]:
     run.step(
         "dose_regimens",
         f"{len(options)} options dosed for {run.renal_summary}." + (f" Not dosable: {'; '.join(notes)}." if notes else ""),
-        sorted({c for o in options for item in o["regimen"] for c in item["citations"]}),
+        sorted({c for o in options for item in o["regimen"] for c in item.citations}),
     )
     return options
 
 
 def compile_safety(run: _Run, options: list[Fields]) -> None:
     """What to avoid, warnings, monitoring and ICU notes for the options actually offered."""
-    regimens = [[item["agent"] for item in o["regimen"]] for o in options]
+    regimens = [[item.agent for item in o["regimen"]] for o in options]
     offered = {agent for agents in regimens for agent in agents}
     matched = _matches(run)
-    run.used.update(rule.id for rule in matched.avoid_rules)
+    run.used.update(matched.avoid_ids)
     run.avoid.extend(matched.avoid_entries)
     resistant, intrinsic = _resistant_agents(run.reading)
     if resistant:
-        run.avoid.append({
-            "agents": resistant, "reason": "The isolate tests resistant (or not susceptible) to these.",
-            "citations": list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
-        })
+        run.avoid.append(Avoid(
+            agents=resistant, reason="The isolate tests resistant (or not susceptible) to these.",
+            citations=list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
+        ))
     if intrinsic:
-        run.avoid.append({
-            "agents": intrinsic,
-            "reason": f"{run.case.isolate.organism} is intrinsically resistant to these (expected resistant "
-                      "phenotype), whatever a laboratory result says.",
-            "citations": ["eucast-expected-resistant-phenotypes"],
-        })
+        run.avoid.append(Avoid(
+            agents=intrinsic,
+            reason=f"{run.case.isolate.organism} is intrinsically resistant to these (expected resistant "
+                   "phenotype), whatever a laboratory result says.",
+            citations=["eucast-expected-resistant-phenotypes"],
+        ))
     for agents, reason, citations in _patient_exclusions(run):
-        run.avoid.append({"agents": agents, "reason": reason, "citations": citations})
+        run.avoid.append(Avoid(agents=agents, reason=reason, citations=citations))
 
     agents_info = run.kn.agents
     if regimens and len(regimens[0]) == 1 and agents_info[regimens[0][0]].newer_agent:
@@ -418,15 +417,14 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
             for text in _dose_monitoring(run, agent):
                 run.add(run.monitoring, text)
 
-    for statement in matched.statements:
-        if statement.applies.agents_any and offered.isdisjoint(statement.applies.agents_any):
+    for statement, agents_any, monitoring in matched.statements:
+        if agents_any and offered.isdisjoint(agents_any):
             continue
-        target = run.monitoring if statement.kind in ("monitoring", "icu_note") else run.warnings
-        _say(run, statement, target)
+        _say(run, statement, run.monitoring if monitoring else run.warnings)
     run.step(
         "compile_safety",
         f"{len(run.avoid)} avoid entries, {len(run.warnings)} warnings, {len(run.monitoring)} monitoring items.",
-        sorted({c for a in run.avoid for c in a["citations"]}),
+        sorted({c for a in run.avoid for c in a.citations}),
     )
 
 
@@ -493,13 +491,12 @@ class _Matched:
     """regimen row id -> plan, in the knowledge base's row order"""
     row_citations: tuple[str, ...]
     """every citation of those rows, sorted, for the trace"""
-    avoid_rules: tuple[AvoidRule, ...]
-    avoid_entries: tuple[Fields, ...]
+    avoid_ids: tuple[str, ...]
+    avoid_entries: tuple[Avoid, ...]
     """the avoid rules in the answer's shape, built once here rather than for every case"""
-    statements: tuple[Statement, ...]
-
-
-_MATCH_MEMO: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], _Matched]] = WeakKeyDictionary()
+    statements: tuple[tuple[Statement, tuple[str, ...], bool], ...]
+    """statements to say, with the agents one of which must be offered (none: always) and whether it
+    goes under monitoring (else warnings)"""
 
 
 def _matches(run: _Run) -> _Matched:
@@ -507,7 +504,7 @@ def _matches(run: _Run) -> _Matched:
     (a finite set: profile x group x site x severity x ...), so each case tests no condition twice."""
     if run.matched is None:
         key = (*run.facts.values(), run.severe, run.case.patient.pregnant)
-        memo = _MATCH_MEMO.setdefault(run.kn, {})
+        memo: dict[tuple[object, ...], _Matched] = run.kn.memos["engine.matches"]
         found = memo.get(key)
         if found is None:
             found = memo[key] = _match(run)
@@ -531,13 +528,13 @@ def _match(run: _Run) -> _Matched:
     return _Matched(
         plans={row.id: _plan(row, forbidden, forbidden_alone) for row in rows},
         row_citations=tuple(sorted({c for row in rows for c in row.citations})),
-        avoid_rules=avoid_rules,
+        avoid_ids=tuple(rule.id for rule in avoid_rules),
         avoid_entries=tuple(
-            {"agents": rule.agents, "reason": rule.reason.strip(), "citations": rule.citations}
+            Avoid(agents=rule.agents, reason=rule.reason.strip(), citations=rule.citations)
             for rule in avoid_rules
         ),
         statements=tuple(
-            st for st in kn.statements.values()
+            (st, st.applies.agents_any, st.kind in ("monitoring", "icu_note")) for st in kn.statements.values()
             if st.kind not in ("disclaimer", "missing_data") and st.id not in CODE_FIRED_STATEMENTS
             and _applies(run, st.applies)
         ),
@@ -550,7 +547,7 @@ def _plan(row: RegimenRow, forbidden: dict[str, str], forbidden_alone: dict[str,
     treating = tuple(c.agent for c in row.components if c.role != "anaerobic")
     ruled_out = forbidden_alone if len(treating) == 1 else forbidden
     reason = next((ruled_out[a] for a in agents if a in ruled_out), None)
-    return _RowPlan(row, agents, treating, row.rationale.strip(), reason)
+    return _RowPlan(row, agents, treating, row.rationale.strip(), reason, " + ".join(agents))
 
 
 def _row_problem(run: _Run, plan: _RowPlan, cand: _Candidate) -> str | None:
@@ -603,13 +600,10 @@ def _agent_problem(run: _Run, agent: str) -> str | None:
 
 def _allergy_hits(run: _Run, allergen: str) -> frozenset[str]:
     """Agents an allergy to `allergen` (an agent or a class) extends to (memoised per knowledge base)."""
-    memo = _ALLERGY_MEMO.setdefault(run.kn, {})
+    memo: dict[str, frozenset[str]] = run.kn.memos["engine.allergy_extent"]
     if allergen not in memo:
         memo[allergen] = frozenset(_allergy_extent(run.kn, allergen))
     return memo[allergen]
-
-
-_ALLERGY_MEMO: WeakKeyDictionary[Knowledge, dict[str, frozenset[str]]] = WeakKeyDictionary()
 
 
 def _allergy_extent(kn: Knowledge, allergen: str) -> set[str]:
@@ -750,7 +744,7 @@ def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[
     return kept
 
 
-def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[Fields], str | None]:
+def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], str | None]:
     assert run.renal is not None
     kn, renal, patient, results = run.kn, run.renal, run.case.patient, run.reading.results
     items = []
@@ -767,18 +761,29 @@ def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[Fields], str | N
         if dose.not_recommended:
             return [], f"{comp.agent} is not recommended for {dose.band} ({'; '.join(dose.notes)})"
         run.used.add(dosing.id)
-        items.append(_regimen_item(comp, dose))
+        items.append(_regimen_item(run.kn, dose, anaerobic=comp.role == "anaerobic"))
     return items, None
 
 
-def _regimen_item(comp: Component, dose: DoseResult) -> Fields:
-    """A RegimenItem's fields; the anaerobic add-on says why it is there."""
-    return {
-        "agent": dose.agent, "route": dose.route, "dose": dose.dose, "dose_mg": dose.dose_mg,
-        "interval_h": dose.interval_h, "infusion_h": dose.infusion_h, "loading_dose_mg": dose.loading_dose_mg,
-        "adjusted_for": dose.adjusted_for, "citations": dose.citations,
-        "notes": ("for anaerobic cover", *dose.notes) if comp.role == "anaerobic" else dose.notes,
-    }
+def _regimen_item(kn: Knowledge, dose: DoseResult, *, anaerobic: bool) -> RegimenItem:
+    """The answer's item for a dose; the anaerobic add-on says why it is there. A fixed dose (one per table
+    row, see `FixedDoseResult`) gets one item per knowledge base; the memo holds the dose, so its id is not reused."""
+    if type(dose) is not FixedDoseResult:
+        return _new_item(dose, anaerobic)
+    memo: dict[tuple[int, bool], tuple[DoseResult, RegimenItem]] = kn.memos["engine.regimen_items"]
+    key = (id(dose), anaerobic)
+    kept = memo.get(key)
+    if kept is None or kept[0] is not dose:
+        kept = memo[key] = (dose, _new_item(dose, anaerobic))
+    return kept[1]
+
+
+def _new_item(dose: DoseResult, anaerobic: bool) -> RegimenItem:
+    return RegimenItem(
+        agent=dose.agent, route=dose.route, dose=dose.dose, dose_mg=dose.dose_mg, interval_h=dose.interval_h,
+        infusion_h=dose.infusion_h, loading_dose_mg=dose.loading_dose_mg, adjusted_for=dose.adjusted_for,
+        citations=dose.citations, notes=("for anaerobic cover", *dose.notes) if anaerobic else dose.notes,
+    )
 
 
 def _dose_monitoring(run: _Run, agent: str) -> tuple[str, ...]:
@@ -819,7 +824,7 @@ def _assemble(run: _Run, options: list[Fields]) -> Recommendation:
     mech, renal = run.mechanism, run.renal
     disclaimer = run.kn.statements["disclaimer"]
     run.used.add("disclaimer")
-    run.used.update(item["agent"] for o in options for item in o["regimen"])
+    run.used.update(item.agent for o in options for item in o["regimen"])
     if run.left_out:
         run.add(run.warnings, "Strict review mode: left out because not yet approved by your board: "
                 + ", ".join(run.left_out) + ".")

@@ -10,7 +10,7 @@ or, failing that, from the phenotype. Nothing here chooses a drug or a dose.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from collections.abc import Iterable
@@ -149,14 +149,16 @@ def categorise(mic: Mic, row: BreakpointRow) -> Category | None:
 # ---- the whole antibiogram ------------------------------------------------------------------
 
 
-class SusceptibilityReading(BaseModel):
-    """Every agent's result for this isolate, after interpretation and expected resistance."""
+@dataclass(slots=True)
+class SusceptibilityReading:
+    """Every agent's result for this isolate, after interpretation and expected resistance (the engine's
+    working state, built on every case: a plain dataclass, as it needs no validation)."""
 
-    results: dict[str, AgentResult] = Field(default_factory=dict)
-    trace: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    missing_data: list[str] = Field(default_factory=list)
-    citations: list[str] = Field(default_factory=list)
+    results: dict[str, AgentResult] = field(default_factory=dict)
+    trace: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    missing_data: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
 
     def get(self, agent: str) -> AgentResult | None:
         return self.results.get(agent)

@@ -1,7 +1,8 @@
 """Output models: the Recommendation every door renders.
 
 The JSON shape is the DESIGN.md contract (schema_version "1"); fields are only ever added,
-never renamed. These models hold results; they decide nothing.
+never renamed. These models hold results; they decide nothing. The parts the engine may reuse
+between answers (avoid entries, fixed-dose regimen items) hold tuples, so no answer can change another.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ class RegimenItem(_Out):
     infusion_h: float | None
     loading_dose_mg: float | None
     adjusted_for: str
-    citations: list[str]
-    notes: list[str] = Field(default_factory=list)
+    citations: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 class Option(_Out):
@@ -66,9 +67,9 @@ class Option(_Out):
 
 
 class Avoid(_Out):
-    agents: list[str]
+    agents: tuple[str, ...]
     reason: str
-    citations: list[str]
+    citations: tuple[str, ...]
 
 
 class TraceEntry(_Out):

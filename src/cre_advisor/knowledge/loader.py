@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -135,6 +136,9 @@ class Knowledge:
         states = set(self.review_index.values())
         self.uniform_review: tuple[str, str] | None = states.pop() if len(states) == 1 else None
         """The one (status, date) every item shares, as in a fresh release; None once they differ."""
+        self.memos: defaultdict[str, dict[Any, Any]] = defaultdict(dict)
+        """Memos of what follows from this knowledge alone (the engine's rule matches, allergy extents,
+        fixed-dose items), by name: kept here so they live and go with the knowledge they came from."""
 
     # ---- lookups -------------------------------------------------------------------------
     def agent_id(self, name: str) -> str | None:
