@@ -132,7 +132,10 @@ def _normalise_allergen(value: object) -> object:
     """An allergy may name an agent or a whole class ("penicillins")."""
     if not isinstance(value, str):
         return value
-    return _allergen(default_knowledge(), value)
+    knowledge = default_knowledge()
+    if value in knowledge.agents or value in knowledge.allergy_classes:  # already an identifier, as most cases give
+        return value
+    return _allergen(knowledge, value)
 
 
 @lru_cache(maxsize=512)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from cre_advisor.case import Case, Reaction, Severity, Site
@@ -41,6 +42,10 @@ EXPECTATION_BY_GROUP = {
     "kpc": ("KPC",), "oxa48": ("OXA-48-like",), "mbl": ("NDM", "VIM", "IMP"),
     "non_carbapenemase": ("non-carbapenemase",), "non_carbapenemase_carbapenem_s": ("non-carbapenemase",),
 }
+
+# Full validation without `model_validate`'s own Python layer, which costs as much as a small model.
+_validate_case = Case.__pydantic_validator__.validate_python
+_validate_recommendation = Recommendation.__pydantic_validator__.validate_python
 
 Fields = dict[str, Any]
 """Plain data in the shape of one output model (TraceEntry, Option). The steps build these and
@@ -134,8 +139,10 @@ class _Run:
         self.site = self.case.infection.site.value
         self.profile = self.case.context.guideline_profile.value
 
-    def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...] = ()) -> None:
-        self.trace.append({"step": name, "finding": finding, "citations": list(dict.fromkeys(citations))})
+    def step(self, name: str, finding: str, citations: list[str] | tuple[str, ...]) -> None:
+        """One trace entry; `citations` must hold each source once (callers pass sets made sorted lists,
+        or lists kept unique as they grew)."""
+        self.trace.append({"step": name, "finding": finding, "citations": citations})
 
     def add(self, target: list[str], text: str) -> None:
         if text not in target:
@@ -164,15 +171,15 @@ def recommend(
     `review_states` maps knowledge item ids to their board review state (from the review
     store); `strict` leaves out every item the board has not approved and says which.
     """
-    case = case if isinstance(case, Case) else Case.model_validate(case)
+    case = case if isinstance(case, Case) else _validate_case(case)
     run = _Run(case, knowledge or default_knowledge(), review_states or {}, strict)
     read_results(run)
     check_scope(run)
     identify_mechanism(run)
     assess_renal(run)
     assess_severity(run)
-    candidates = select_candidates(run)
-    candidates = apply_filters(run, candidates)
+    plans = select_candidates(run)
+    candidates = apply_filters(run, plans)
     candidates = build_combination(run, candidates)
     options = dose_and_rank(run, candidates)
     compile_safety(run, options)
@@ -222,7 +229,7 @@ def identify_mechanism(run: _Run) -> None:
         run.add(run.warnings, text)
     for text in found.missing_data:
         run.add(run.missing, text)
-    run.step("identify_mechanism", found.trace or found.explanation, found.citations)
+    run.step("identify_mechanism", found.trace or found.explanation, list(dict.fromkeys(found.citations)))
 
 
 def assess_renal(run: _Run) -> None:
@@ -249,7 +256,7 @@ def assess_severity(run: _Run) -> None:
     )
 
 
-def select_candidates(run: _Run) -> list[_Candidate]:
+def select_candidates(run: _Run) -> list[_RowPlan]:
     """Regimen rows of this profile for this mechanism group, site and severity."""
     assert run.mechanism is not None
     matched = _matches(run)
@@ -261,27 +268,25 @@ def select_candidates(run: _Run) -> list[_Candidate]:
         f"({', '.join(plan.label for plan in plans) or 'none'}).",
         matched.row_citations,
     )
-    return [plan.candidate() for plan in plans]
+    return plans
 
 
-def apply_filters(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
+def apply_filters(run: _Run, plans: list[_RowPlan]) -> list[_Candidate]:
     """Drop what is inactive, unavailable, contraindicated or ruled out for this site or mechanism."""
-    plans = _matches(run).plans
     kept: list[_Candidate] = []
     dropped: list[str] = []
-    for cand in candidates:
-        plan = plans[cand.row_id]
-        reason = _row_problem(run, plan, cand)
+    for plan in plans:
+        reason = _row_problem(run, plan)
         if reason is None and plan.row.only_without_preferred and any(k.tier == "preferred" for k in kept):
             reason = "only offered when no preferred option remains"
         if reason is not None:
-            dropped.append(f"{cand.label}: {reason}")
+            dropped.append(f"{plan.label}: {reason}")
             continue
-        kept.append(cand)
+        kept.append(plan.candidate())
     _add_anaerobic_cover(run, kept)
     run.step(
         "apply_filters",
-        f"{len(kept)} of {len(candidates)} regimens remain." + (f" Removed: {'; '.join(dropped)}." if dropped else ""),
+        f"{len(kept)} of {len(plans)} regimens remain." + (f" Removed: {'; '.join(dropped)}." if dropped else ""),
         ["idsa-2024"],
     )
     return kept
@@ -330,7 +335,7 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
         "No newer agent active, available or tolerated. "
         + (f"Older-agent regimens: {'; '.join(b.label for b in built)}." if built
            else "No older-agent regimen meets the rules for this case."),
-        list(cfg.citations),
+        list(dict.fromkeys(cfg.citations)),
     )
     return candidates + built
 
@@ -550,7 +555,7 @@ def _plan(row: RegimenRow, forbidden: dict[str, str], forbidden_alone: dict[str,
     return _RowPlan(row, agents, treating, row.rationale.strip(), reason, " + ".join(agents))
 
 
-def _row_problem(run: _Run, plan: _RowPlan, cand: _Candidate) -> str | None:
+def _row_problem(run: _Run, plan: _RowPlan) -> str | None:
     """Why this regimen cannot be offered for this case, or None when it can."""
     row = plan.row
     if row.condition is not None and not _condition(run, row.condition):
@@ -559,7 +564,7 @@ def _row_problem(run: _Run, plan: _RowPlan, cand: _Candidate) -> str | None:
         surrogate = run.reading.get(row.activity_surrogate)
         if surrogate is not None and surrogate.active is not True:
             return f"{row.activity_surrogate} (which stands for the pair) is not shown active"
-    for comp in cand.components:
+    for comp in row.components:
         problem = _agent_problem(run, comp.agent)
         if problem is not None:
             return problem
@@ -830,7 +835,7 @@ def _assemble(run: _Run, options: list[Fields]) -> Recommendation:
                 + ", ".join(run.left_out) + ".")
     if not options:
         run.add(run.warnings, "No regimen in this knowledge base fits this case: consult infectious diseases.")
-    return Recommendation.model_validate({
+    return _validate_recommendation({
         "knowledge_version": run.kn.version,
         "mechanism": {"class": mech.class_, "enzymes": mech.enzymes, "basis": mech.basis,
                       "explanation": mech.explanation, "group": mech.group},
@@ -843,12 +848,28 @@ def _assemble(run: _Run, options: list[Fields]) -> Recommendation:
     })
 
 
+def _agree(kn: Knowledge, overrides: Mapping[str, str], status: str) -> bool:
+    """Whether the board's states leave every item in `status`.
+
+    The review store hands every case the same read-only view until it reads the database again,
+    so for such a view the answer is kept (for the last view seen); any other mapping may have
+    changed since the last call and is checked afresh."""
+    if not isinstance(overrides, MappingProxyType):
+        return all(overrides.get(item_id, status) == status for item_id in kn.review_index)
+    memo: dict[str, tuple[Mapping[str, str], bool]] = kn.memos["engine.overrides_agree"]
+    last = memo.get("last")
+    if last is None or last[0] is not overrides:
+        last = memo["last"] = (overrides, all(overrides.get(item_id, status) == status for item_id in kn.review_index))
+    return last[1]
+
+
 def _review(run: _Run) -> Fields:
     """The least-reviewed item used, and the newest change date among them."""
     index, overrides = run.kn.review_index, run.review_states
     used = run.used & index.keys()
-    if not overrides and run.kn.uniform_review is not None:  # shipped content: one state, one date
-        status, date = run.kn.uniform_review
+    uniform = run.kn.uniform_review
+    if uniform is not None and (not overrides or _agree(run.kn, overrides, uniform[0])):
+        status, date = uniform  # every item in one state with one date, as shipped or as the board left it
         return {"status": REVIEW_OUTPUT[status], "last_updated": date, "items_used": len(used)}
     worst, latest, count = "approved", "", 0
     for item_id in used:

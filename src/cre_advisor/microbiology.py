@@ -517,23 +517,23 @@ _NOT_COVERED: dict[Group, str] = {
 }
 
 
-class MechanismFinding(BaseModel):
-    """The carbapenemase class the engine treats, how sure it is, and what would settle it."""
+@dataclass(slots=True)
+class MechanismFinding:
+    """The carbapenemase class the engine treats, how sure it is, and what would settle it.
 
-    model_config = ConfigDict(populate_by_name=True)
+    Working state, built on every case from values this module chose (the answer's `Mechanism`
+    model validates what reaches the output), so a plain dataclass."""
 
-    class_: MechanismClass = Field(alias="class")
-    enzymes: list[str] = Field(default_factory=list)
+    class_: MechanismClass
     basis: Literal["reported", "inferred", "empiric"]
+    group: Group
+    """the regimen table to use"""
     explanation: str
-    group: Group = Field(description="The regimen table to use.")
     trace: str
-    missing_data: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    citations: list[str] = Field(default_factory=list)
-
-
-_validate_finding = MechanismFinding.__pydantic_validator__.validate_python
+    enzymes: list[str] = field(default_factory=list)
+    missing_data: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
 
 
 def _finding(
@@ -541,11 +541,9 @@ def _finding(
     trace: str, *, enzymes: Iterable[str] = (), missing_data: Iterable[str] = (), warnings: Iterable[str] = (),
     citations: Iterable[str] = (),
 ) -> MechanismFinding:
-    """A finding, validated from a dict: cheaper than keywords; every list is a fresh one the caller may extend."""
-    return _validate_finding({
-        "class_": class_, "enzymes": list(enzymes), "basis": basis, "explanation": explanation, "group": group,
-        "trace": trace, "missing_data": list(missing_data), "warnings": list(warnings), "citations": list(citations),
-    })
+    """A finding whose lists are fresh ones the caller may extend."""
+    return MechanismFinding(class_, basis, group, explanation, trace, list(enzymes), list(missing_data),
+                            list(warnings), list(citations))
 
 
 def _category(reading: SusceptibilityReading, agent: str) -> Category | None:
