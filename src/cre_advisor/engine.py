@@ -107,7 +107,8 @@ class _RowPlan:
 
 @dataclass(slots=True)
 class _Run:
-    """Everything one call of `recommend` accumulates."""
+    """Everything one call of `recommend` accumulates. A field without a default is set by the step that
+    works it out (reading, mechanism, renal function, severity) before any later step reads it."""
 
     case: Case
     kn: Knowledge
@@ -120,17 +121,17 @@ class _Run:
     avoid: list[Avoid] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     left_out: list[str] = field(default_factory=list)
-    reading: SusceptibilityReading = field(default_factory=SusceptibilityReading)
-    mechanism: MechanismFinding | None = None
-    renal: RenalAssessment | None = None
-    risk: IncrementCpe | None = None
-    severe: bool = False
     excluded: dict[str, str] = field(default_factory=dict)
     cautions: dict[str, list[str]] = field(default_factory=dict)
-    facts: dict[str, object] = field(default_factory=dict)
     activity: dict[tuple[str, bool], str | None] = field(default_factory=dict)
     matched: _Matched | None = None
-    renal_summary: str = ""
+    reading: SusceptibilityReading = field(init=False)
+    mechanism: MechanismFinding = field(init=False)
+    facts: dict[str, object] = field(init=False)
+    renal: RenalAssessment = field(init=False)
+    renal_summary: str = field(init=False)
+    risk: IncrementCpe = field(init=False)
+    severe: bool = field(init=False)
     site: str = field(init=False)
     profile: str = field(init=False)
 
@@ -258,9 +259,10 @@ def assess_severity(run: _Run) -> None:
 
 def select_candidates(run: _Run) -> list[_RowPlan]:
     """Regimen rows of this profile for this mechanism group, site and severity."""
-    assert run.mechanism is not None
     matched = _matches(run)
-    plans = [plan for plan in matched.plans.values() if run.allowed(plan.row.id, plan.row.review_status)]
+    plans = list(matched.plans.values())
+    if run.strict:
+        plans = [plan for plan in plans if run.allowed(plan.row.id, plan.row.review_status)]
     run.step(
         "select_candidates",
         f"Profile {run.profile}, table '{run.mechanism.group}', site "
@@ -342,7 +344,6 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
 
 def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Fields]:
     """Rank by tier and guideline order (patient factors break ties), then dose every component."""
-    assert run.renal is not None
     candidates = _enforce_single_agent_rule(run, candidates)
     recent_cza = run.case.patient.recent_ceftazidime_avibactam
 
@@ -385,7 +386,7 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
     offered = {agent for agents in regimens for agent in agents}
     matched = _matches(run)
     run.used.update(matched.avoid_ids)
-    run.avoid.extend(matched.avoid_entries)
+    run.avoid.extend(matched.avoid_entries)  # first, as the citations below count on
     resistant, intrinsic = _resistant_agents(run.reading)
     if resistant:
         run.avoid.append(Avoid(
@@ -409,7 +410,8 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
             _say(run, run.kn.statements["pitfall-no-added-combination"], run.warnings)
     if run.case.patient.recent_ceftazidime_avibactam:
         _say(run, run.kn.statements["warning-recent-ceftazidime-avibactam"], run.warnings)
-    if any(sum(agents_info[a].nephrotoxic for a in agents) >= 2 for agents in regimens):
+    nephrotoxic = _nephrotoxic(run.kn)
+    if any(len(nephrotoxic.intersection(agents)) >= 2 for agents in regimens):
         _say(run, run.kn.statements["step3-nephrotoxicity"], run.warnings)
     if any(a.reaction not in SEVERE_REACTIONS and _allergy_hits(run, a.agent) & offered
            for a in run.case.patient.allergies):
@@ -423,17 +425,25 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
                 run.add(run.monitoring, text)
 
     for statement, agents_any, monitoring in matched.statements:
-        if agents_any and offered.isdisjoint(agents_any):
-            continue
-        _say(run, statement, run.monitoring if monitoring else run.warnings)
+        if not agents_any or not offered.isdisjoint(agents_any):
+            _say(run, statement, run.monitoring if monitoring else run.warnings)
+    cited = set(matched.avoid_citations)
+    cited.update(c for a in run.avoid[len(matched.avoid_entries):] for c in a.citations)
     run.step(
         "compile_safety",
         f"{len(run.avoid)} avoid entries, {len(run.warnings)} warnings, {len(run.monitoring)} monitoring items.",
-        sorted({c for a in run.avoid for c in a.citations}),
+        sorted(cited),
     )
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+def _nephrotoxic(kn: Knowledge) -> frozenset[str]:
+    memo: dict[str, frozenset[str]] = kn.memos["engine.nephrotoxic"]
+    if "agents" not in memo:
+        memo["agents"] = frozenset(a for a, info in kn.agents.items() if info.nephrotoxic)
+    return memo["agents"]
 
 
 def _resistant_agents(reading: SusceptibilityReading) -> tuple[list[str], list[str]]:
@@ -448,7 +458,7 @@ def _resistant_agents(reading: SusceptibilityReading) -> tuple[list[str], list[s
 
 
 def _say(run: _Run, statement: Statement, target: list[str]) -> None:
-    if run.allowed(statement.id, statement.review_status):
+    if not run.strict or run.allowed(statement.id, statement.review_status):
         run.used.add(statement.id)
         run.add(target, statement.text["clinician"])
 
@@ -456,7 +466,6 @@ def _say(run: _Run, statement: Statement, target: list[str]) -> None:
 def _facts(run: _Run) -> dict[str, object]:
     """The case values `Applies` conditions test, computed once per run."""
     case, mech = run.case, run.mechanism
-    assert mech is not None
     infection = case.infection
     return {
         "profiles": run.profile,
@@ -499,6 +508,7 @@ class _Matched:
     avoid_ids: tuple[str, ...]
     avoid_entries: tuple[Avoid, ...]
     """the avoid rules in the answer's shape, built once here rather than for every case"""
+    avoid_citations: frozenset[str]
     statements: tuple[tuple[Statement, tuple[str, ...], bool], ...]
     """statements to say, with the agents one of which must be offered (none: always) and whether it
     goes under monitoring (else warnings)"""
@@ -538,6 +548,7 @@ def _match(run: _Run) -> _Matched:
             Avoid(agents=rule.agents, reason=rule.reason.strip(), citations=rule.citations)
             for rule in avoid_rules
         ),
+        avoid_citations=frozenset(c for rule in avoid_rules for c in rule.citations),
         statements=tuple(
             (st, st.applies.agents_any, st.kind in ("monitoring", "icu_note")) for st in kn.statements.values()
             if st.kind not in ("disclaimer", "missing_data") and st.id not in CODE_FIRED_STATEMENTS
@@ -643,7 +654,6 @@ def _judge_activity(run: _Run, agent: str, required: bool) -> str | None:
         return "isolate not susceptible" if result.source != "intrinsic" else "intrinsic resistance"
     if result is not None:
         return "its result cannot be interpreted (see missing data)"  # an MIC given but not placed: never assume
-    assert run.mechanism is not None
     expected = set(run.mechanism.enzymes) or set(EXPECTATION_BY_GROUP[run.mechanism.group])
     info = run.kn.agents[agent]
     if required or not expected or not expected <= set(info.expected_active_against):
@@ -664,7 +674,6 @@ def _condition(run: _Run, name: str) -> bool:
     if name == "imipenem_mic_le_1":
         return bool(mic_at_most(run.reading.get("imipenem-cilastatin"), 1))
     if name == "no_oxa48":
-        assert run.mechanism is not None
         return run.mechanism.basis == "reported" and "OXA-48-like" not in run.mechanism.enzymes
     raise ValueError(f"unknown regimen condition '{name}'")
 
@@ -750,12 +759,11 @@ def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[
 
 
 def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], str | None]:
-    assert run.renal is not None
     kn, renal, patient, results = run.kn, run.renal, run.case.patient, run.reading.results
     items = []
     for comp in cand.components:
         dosing = kn.dosing.agents.get(comp.agent)
-        if dosing is None or not run.allowed(dosing.id, dosing.review_status):
+        if dosing is None or (run.strict and not run.allowed(dosing.id, dosing.review_status)):
             return [], f"no approved dose table for {comp.agent}"
         variant = comp.variant
         result = results.get(comp.agent)
@@ -825,7 +833,6 @@ def _patient_exclusions(run: _Run) -> list[tuple[list[str], str, list[str]]]:
 
 def _assemble(run: _Run, options: list[Fields]) -> Recommendation:
     """The answer, validated in one go from the plain data the steps built."""
-    assert run.mechanism is not None and run.renal is not None and run.risk is not None
     mech, renal = run.mechanism, run.renal
     disclaimer = run.kn.statements["disclaimer"]
     run.used.add("disclaimer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -91,7 +91,7 @@ class AgentResult(BaseModel):
     def mic(self) -> Mic | None:
         return None if self.mic_mg_l is None else Mic(self.mic_mg_l, self.comparator or "=")
 
-    @property
+    @cached_property  # results are shared between readings (see `_entry_memo`) and read many times
     def active(self) -> bool | None:
         """Whether the agent counts as active in vitro; None when the result cannot say."""
         if self.category == "S":
@@ -102,7 +102,7 @@ class AgentResult(BaseModel):
             return _I_IS_ACTIVE.get(self.scheme or "")
         return None
 
-    @property
+    @cached_property
     def high_exposure(self) -> bool:
         """EUCAST 'I' (susceptible, increased exposure): only the high-exposure dose is active."""
         return self.category == "I" and self.scheme == "EUCAST"
