@@ -31,7 +31,7 @@ import json
 import tempfile
 import time
 import uuid
-from itertools import cycle
+from itertools import chain, cycle
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +82,10 @@ def client_main(port: int, kind: str, clients: int, seconds: float, warmup: floa
 
     async def drive() -> dict[str, Any]:
         warm = [requests(per_client // 4 or 1) for _ in range(clients)]
-        await loadgen.load(port, [feed(r) for r in warm], warmup)
         batches = [requests(per_client) for _ in range(clients)]
-        result = await loadgen.measure(port, [feed(b) for b in batches], seconds)
+        # each client warms up on its own requests, then goes on to its measured batch (a repeating feed stays on
+        # its warm-up requests, which are the same as its batch)
+        result = await loadgen.measure(port, [chain(feed(w), feed(b)) for w, b in zip(warm, batches)], warmup, seconds)
         return {**result, "pool_exhausted": kind == "signed" and result["requests"] >= clients * per_client}
 
     print(json.dumps(asyncio.run(drive())))

@@ -67,8 +67,7 @@ async def _drive(port: int, path: str, clients: int, seconds: float, warmup: flo
         """Client n starts at case n and cycles through the cases without end."""
         return [islice(cycle(requests), n, None) for n in range(clients)]
 
-    await loadgen.load(port, feeds(), warmup)
-    return await loadgen.measure(port, feeds(), seconds)
+    return await loadgen.measure(port, feeds(), warmup, seconds)
 
 
 def client_main(port: int, path: str, clients: int, seconds: float, warmup: float) -> None:
