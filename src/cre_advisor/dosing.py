@@ -167,10 +167,12 @@ def dose_for(
     dose table, a variant no source gives, or a route the agent's variant is not given by.
     """
     knowledge = knowledge or default_knowledge()
+    # Keyed by what the choice depends on: the site only through its variant, so any site string is one key.
     choices: dict[tuple[str, str, str | None, str | None], _Choice] = knowledge.memos["dosing.choices"]
-    choice = choices.get((agent, variant, site, route))
+    key = (agent, variant, SITE_VARIANTS.get(site or ""), route)
+    choice = choices.get(key)
     if choice is None:  # an invalid request raises here and is not kept, so the memo holds valid choices only
-        choice = choices[agent, variant, site, route] = _choose(knowledge, agent, variant, site, route)
+        choice = choices[key] = _choose(knowledge, agent, variant, site, route)
     dosing, plan, name, variant_notes, route_shown = choice
     chosen = plan.variant
     crcl = renal.crcl_ml_min
@@ -180,10 +182,10 @@ def dose_for(
         hepatic = chosen.child_pugh_c
     if hepatic is None and pick.usual is not None and chosen.weight is None:
         # Nothing here depends on the patient beyond the pick: build and validate it once.
-        key = (agent, route_shown, variant_notes)
-        result = pick.results.get(key)
+        fixed_key = (agent, route_shown, variant_notes)
+        result = pick.results.get(fixed_key)
         if result is None:
-            result = pick.results[key] = _result(agent, name, route_shown, variant_notes, pick, chosen, pick.usual,
+            result = pick.results[fixed_key] = _result(agent, name, route_shown, variant_notes, pick, chosen, pick.usual,
                                                  pick.band, _NO_WEIGHT, None, fixed=True)
         return result
 
