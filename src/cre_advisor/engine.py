@@ -72,9 +72,7 @@ class _Candidate:
     @classmethod
     def of(cls, row_id: str, tier: str, order: int, components: tuple[Component, ...], rationale: str,
            citations: tuple[str, ...], cautions: tuple[str, ...] = ()) -> _Candidate:
-        agents = tuple(c.agent for c in components)
-        treating = tuple(c.agent for c in components if c.role != "anaerobic")
-        return cls(row_id, tier, order, components, rationale, citations, cautions, agents, treating)
+        return cls(row_id, tier, order, components, rationale, citations, cautions, *_agents(components))
 
     def add_anaerobic(self, agent: str) -> None:
         self.components += (Component(agent=agent, role="anaerobic"),)
@@ -386,22 +384,23 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
     offered = {agent for agents in regimens for agent in agents}
     matched = _matches(run)
     run.used.update(matched.avoid_ids)
-    run.avoid.extend(matched.avoid_entries)  # first, as the citations below count on
+    found: list[Avoid] = []  # this case's entries, after the rules' (whose citations are known already)
     resistant, intrinsic = _resistant_agents(run.reading)
     if resistant:
-        run.avoid.append(Avoid(
+        found.append(Avoid(
             agents=resistant, reason="The isolate tests resistant (or not susceptible) to these.",
             citations=list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
         ))
     if intrinsic:
-        run.avoid.append(Avoid(
+        found.append(Avoid(
             agents=intrinsic,
             reason=f"{run.case.isolate.organism} is intrinsically resistant to these (expected resistant "
                    "phenotype), whatever a laboratory result says.",
             citations=["eucast-expected-resistant-phenotypes"],
         ))
     for agents, reason, citations in _patient_exclusions(run):
-        run.avoid.append(Avoid(agents=agents, reason=reason, citations=citations))
+        found.append(Avoid(agents=agents, reason=reason, citations=citations))
+    run.avoid += (*matched.avoid_entries, *found)
 
     agents_info = run.kn.agents
     if regimens and len(regimens[0]) == 1 and agents_info[regimens[0][0]].newer_agent:
@@ -427,8 +426,7 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
     for statement, agents_any, monitoring in matched.statements:
         if not agents_any or not offered.isdisjoint(agents_any):
             _say(run, statement, run.monitoring if monitoring else run.warnings)
-    cited = set(matched.avoid_citations)
-    cited.update(c for a in run.avoid[len(matched.avoid_entries):] for c in a.citations)
+    cited = matched.avoid_citations.union(c for a in found for c in a.citations)
     run.step(
         "compile_safety",
         f"{len(run.avoid)} avoid entries, {len(run.warnings)} warnings, {len(run.monitoring)} monitoring items.",
@@ -557,10 +555,14 @@ def _match(run: _Run) -> _Matched:
     )
 
 
+def _agents(components: tuple[Component, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A regimen's agents, and those of them that treat the isolate (all but the anaerobic add-on)."""
+    return tuple(c.agent for c in components), tuple(c.agent for c in components if c.role != "anaerobic")
+
+
 def _plan(row: RegimenRow, forbidden: dict[str, str], forbidden_alone: dict[str, str]) -> _RowPlan:
     """A row's agents and the avoid rule that rules it out, if any: they depend only on the facts."""
-    agents = tuple(c.agent for c in row.components)
-    treating = tuple(c.agent for c in row.components if c.role != "anaerobic")
+    agents, treating = _agents(row.components)
     ruled_out = forbidden_alone if len(treating) == 1 else forbidden
     reason = next((ruled_out[a] for a in agents if a in ruled_out), None)
     return _RowPlan(row, agents, treating, row.rationale.strip(), reason, " + ".join(agents))

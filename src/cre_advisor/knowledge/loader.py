@@ -137,7 +137,7 @@ class Knowledge:
         self.uniform_review: tuple[str, str] | None = states.pop() if len(states) == 1 else None
         """The one (status, date) every item shares, as in a fresh release; None once they differ."""
         self.memos: defaultdict[str, dict[Any, Any]] = defaultdict(dict)
-        """Memos of what follows from this knowledge alone (the engine's rule matches, allergy extents,
+        """Memos of what follows from this knowledge alone (the engine's rule matches, allergy extents, dose plans,
         fixed-dose items), by name: kept here so they live and go with the knowledge they came from."""
 
     # ---- lookups -------------------------------------------------------------------------
