@@ -870,3 +870,18 @@ def resistant_carbapenems(reading: SusceptibilityReading, organism: Organism) ->
         if not (_is_morganellaceae(organism) and agent == "imipenem-cilastatin")
         and (result := reading.get(agent)) is not None and result.category == "R"
     ]
+
+
+def imipenem_exception_applies(reading: SusceptibilityReading, organism: Organism, carbapenemase: object) -> bool:
+    """A Proteus, Morganella or Providencia isolate that is not CRE (IDSA 2024 CRE definition).
+
+    These genera have intrinsically raised imipenem MICs, so the definition needs resistance to a
+    carbapenem other than imipenem. True when no carbapenemase is reported, meropenem or ertapenem was
+    tested, and every such result is susceptible: whatever imipenem shows, the isolate is not CRE.
+    """
+    if not _is_morganellaceae(organism) or carbapenemase:
+        return False
+    others = [reading.get(agent) for agent in CARBAPENEMS if agent != "imipenem-cilastatin"]
+    tested = [result for result in others if result is not None]
+    return bool(tested) and all(result.category == "S" for result in tested)
+
