@@ -739,6 +739,12 @@ def _activity_problem(run: _Run, agent: str, *, required: bool) -> str | None:
 def _judge_activity(run: _Run, agent: str, required: bool) -> str | None:
     result = run.reading.get(agent)
     if result is not None and result.active is True:
+        fallback = run.kn.breakpoint_tables.fallback_for(run.case.isolate.breakpoints)
+        if fallback is not None and result.table == fallback.label:
+            run.cautions.setdefault(agent, []).append(
+                f"{agent} counts as susceptible by the {fallback.title} (a labelled fallback: the case's table has "
+                "no breakpoint for it); confirm the category with the laboratory."
+            )
         if result.high_exposure:
             run.cautions.setdefault(agent, []).append(
                 f"{agent} is 'susceptible, increased exposure' (EUCAST I): only the high-exposure dose is active."
