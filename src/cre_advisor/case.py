@@ -148,10 +148,9 @@ def _allergen(knowledge: Knowledge, value: str) -> str:
     for cls in knowledge.allergy_classes:
         if key in (cls, cls.rstrip("s"), cls.rstrip("s") + " allergy"):
             return cls
-    if key in ("penicillin", "amoxicillin", "ampicillin"):
-        return "penicillins"
-    if key in ("sulfa", "sulpha", "sulfonamide antibiotics"):
-        return "sulfonamides"
+    synonym = knowledge.allergen_class(value)
+    if synonym is not None:
+        return synonym
     raise ValueError(
         f"unknown allergen '{value}'; give an agent or one of: {', '.join(knowledge.allergy_classes)}"
     )

@@ -448,6 +448,8 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
             _say(run, run.kn.statements["pitfall-no-added-combination"], run.warnings)
     if run.case.patient.recent_ceftazidime_avibactam:
         _say(run, run.kn.statements["warning-recent-ceftazidime-avibactam"], run.warnings)
+    if _kpc_variant_pattern(run):
+        _say(run, run.kn.statements["warning-kpc-variant-meropenem-restored"], run.warnings)
     if any(_polymyxin_with_aminoglycoside(run.kn, agents) for agents in regimens):
         _say(run, run.kn.statements["step3-nephrotoxicity"], run.warnings)
     if any(a.reaction not in SEVERE_REACTIONS and _allergy_hits(run, a.agent) & offered
@@ -528,6 +530,13 @@ def _by_breakpoint_section(run: _Run, agents: list[str]) -> dict[str, list[str]]
 def _section_name(citation: str) -> str:
     ref, _, locator = citation.partition(":")
     return f"breakpoints {ref}, {locator}" if locator else f"breakpoints {ref}"
+
+
+def _kpc_variant_pattern(run: _Run) -> bool:
+    """KPC reported, ceftazidime-avibactam resistant, meropenem susceptible: a KPC variant (IDSA 2024 Q3.7)."""
+    cza, meropenem = run.reading.get("ceftazidime-avibactam"), run.reading.get("meropenem")
+    return ("KPC" in (run.case.isolate.carbapenemase or ()) and cza is not None and cza.active is False
+            and meropenem is not None and meropenem.category == "S")
 
 
 def _polymyxin_with_aminoglycoside(kn: Knowledge, agents: list[str]) -> bool:
@@ -641,7 +650,7 @@ def _match(run: _Run) -> _Matched:
         avoid_citations=frozenset(c for rule in avoid_rules for c in rule.citations),
         statements=tuple(
             (st, st.applies.agents_any, st.kind in ("monitoring", "icu_note")) for st in kn.statements.values()
-            if st.kind not in ("disclaimer", "missing_data") and st.id not in CODE_FIRED_STATEMENTS
+            if st.kind not in ("disclaimer", "missing_data", "background") and st.id not in CODE_FIRED_STATEMENTS
             and _applies(run, st.applies)
         ),
     )
@@ -884,13 +893,15 @@ def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[
     alone (SPEC section 6); in the urinary tract IDSA 2024 Q3.1-3.2 allow an aminoglycoside alone."""
     if not run.severe or run.site in run.kn.site_rules["urinary_sites"]:
         return candidates
-    kept = []
+    kept, alone = [], []
     for cand in candidates:
         treating = cand.treating
         if len(treating) == 1 and run.kn.agents[treating[0]].drug_class in SINGLE_AGENT_LIMITED:
-            run.add(run.warnings, f"{treating[0]} is not given alone for severe infection.")
+            alone.append(treating[0])
             continue
         kept.append(cand)
+    if alone:  # one warning for the one fact, naming every agent it removed
+        run.add(run.warnings, f"Not given alone for severe infection: {', '.join(dict.fromkeys(alone))}.")
     return kept
 
 

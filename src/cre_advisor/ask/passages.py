@@ -35,7 +35,7 @@ SITE_LABELS = {
 PROFILE_LABELS = {"idsa-2024": "IDSA 2024", "escmid-2022": "ESCMID 2022"}
 KIND_LABELS = {
     "warning": "warning", "monitoring": "monitoring", "icu_note": "ICU note", "site_note": "site note",
-    "pitfall": "pitfall", "disclaimer": "disclaimer", "missing_data": "missing data",
+    "pitfall": "pitfall", "disclaimer": "disclaimer", "missing_data": "missing data", "background": "background",
 }
 NO_DOSES_FOR_PATIENTS = "Doses are worked out by the care team and are not shown in this view."
 ROUTE_WORDS = {"IV": "intravenous", "PO": "oral", "IM": "intramuscular"}

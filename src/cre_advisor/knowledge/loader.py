@@ -72,6 +72,9 @@ class Knowledge:
 
         agents = _read(directory / "agents.yaml")
         self.allergy_classes: tuple[str, ...] = tuple(agents["allergy_classes"])
+        self._allergen_synonyms: dict[str, str] = {
+            _key(name): cls for cls, names in agents.get("allergen_synonyms", {}).items() for name in names
+        }
         self.agents: dict[str, Agent] = {
             agent_id: Agent.model_validate({**item_defaults, "id": agent_id, **row})
             for agent_id, row in agents["agents"].items()
@@ -146,6 +149,10 @@ class Knowledge:
         if name in self.agents:  # already a contract identifier: the common case, no normalising needed
             return name
         return self._agent_keys.get(_key(name))
+
+    def allergen_class(self, name: str) -> str | None:
+        """The allergy class another name stands for ("PCN", "penicillin G" -> penicillins), or None."""
+        return self._allergen_synonyms.get(_key(name))
 
     def organism(self, name: str) -> Organism:
         key = _key(name)

@@ -117,6 +117,7 @@ CODE_FIRED_STATEMENTS = frozenset({
     "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
     "step3-no-combination-possible", "step3-nephrotoxicity", "step3-increment-missing",
     "allergy-mild-not-contraindication", "site-male-cystitis-is-cuti", "pregnancy-aminoglycosides",
+    "warning-kpc-variant-meropenem-restored",
 })
 """Statements the engine fires on conditions computed in code, never through their `applies`."""
 
@@ -125,7 +126,8 @@ REQUIRED_STATEMENTS = CODE_FIRED_STATEMENTS | {"disclaimer", "pregnancy-tetracyc
 
 
 class Statement(Item):
-    kind: Literal["warning", "monitoring", "icu_note", "site_note", "pitfall", "disclaimer", "missing_data"]
+    kind: Literal["warning", "monitoring", "icu_note", "site_note", "pitfall", "disclaimer", "missing_data", "background"]
+    """'background': knowledge the follow-up box answers from; never added to a plan by itself."""
     applies: Applies = Applies()
     text: dict[Audience, str] = Field(description="clinician text is required; others fall back to it.")
     topic: str | None = None
