@@ -348,6 +348,15 @@ def check_one_aminoglycoside(case: dict[str, Any], rec: dict[str, Any]) -> None:
             raise Violation(f"option #{o['rank']} holds two aminoglycosides {sorted(held)}")
 
 
+def check_pregnancy_aminoglycosides(case: dict[str, Any], rec: dict[str, Any]) -> None:
+    """Issue 13 item 9: in pregnancy an aminoglycoside only when no option without one is offered."""
+    if not case["patient"].get("pregnant"):
+        return
+    with_ag = [o for o in rec["options"] if _agents(o) & CLASS_MEMBERS["aminoglycosides"]]
+    if with_ag and len(with_ag) < len(rec["options"]):
+        raise Violation(f"pregnancy: option #{with_ag[0]['rank']} holds an aminoglycoside beside safer options")
+
+
 def _reads_susceptible(isolate: dict[str, Any], agent: str) -> bool:
     entry = isolate["susceptibility"][agent]
     if entry.get("interpretation") is not None:
@@ -419,7 +428,7 @@ CHECKS = (
     check_contract, check_never_agents, check_no_resistant_agent, check_untested_agents,
     check_severe_monotherapy, check_no_added_combination, check_carbapenem_monotherapy,
     check_tetracycline_sites, check_unavailable, check_allergy, check_pregnancy, check_renal_doses,
-    check_avoid_not_offered, check_one_aminoglycoside,
+    check_avoid_not_offered, check_one_aminoglycoside, check_pregnancy_aminoglycosides,
 )
 
 
@@ -484,6 +493,8 @@ def _case(**changes: Any) -> dict[str, Any]:
     (check_untested_agents, _case(), _rec([("amikacin", 1200, 24), ("colistin", 150, 12)])),
     (check_avoid_not_offered, _case(), _rec([(CZA, 940, 12), (ATM, 2000, 8)], avoid=(CZA, ATM))),
     (check_one_aminoglycoside, _case(), _rec([("amikacin", 1200, 24), ("plazomicin", 1200, 24)])),
+    (check_pregnancy_aminoglycosides, _case(patient__pregnant=True, patient__sex="female"),
+     _rec([(CZA, 2500, 8)], [("amikacin", 1200, 24)])),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_checks_catch_a_violation(check, case, rec) -> None:
     with pytest.raises(Violation):
