@@ -439,7 +439,6 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
         if kept:
             found.append(Avoid(agents=kept, reason=reason, citations=citations))
     run.avoid += (*rules, *found)
-    _explain_pairs(run, options, {a for a in resistant if a in offered} | _avoided_alone(matched.avoid_entries, offered))
 
     agents_info = run.kn.agents
     if regimens and len(regimens[0]) == 1 and agents_info[regimens[0][0]].newer_agent:
@@ -480,7 +479,7 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
 def _without_offered(entries: tuple[Avoid, ...], offered: set[str]) -> list[Avoid]:
     """The avoid rules without the agents an option gives: a plan never tells the reader not to give what it
     offers. A rule against an agent alone ("not alone for MBL") loses that agent when an option gives it inside
-    a combination; the option's cautions then say why (`_explain_pairs`)."""
+    a combination; such pairs are regimen rows whose rationale and cautions say why the pair is active."""
     kept = []
     for entry in entries:
         if offered.isdisjoint(entry.agents):
@@ -490,27 +489,6 @@ def _without_offered(entries: tuple[Avoid, ...], offered: set[str]) -> list[Avoi
         if agents:
             kept.append(Avoid(agents=agents, reason=entry.reason, citations=entry.citations))
     return kept
-
-
-def _avoided_alone(entries: tuple[Avoid, ...], offered: set[str]) -> set[str]:
-    return {a for entry in entries for a in entry.agents if a in offered}
-
-
-def _explain_pairs(run: _Run, options: list[Fields], flagged: set[str]) -> None:
-    """A combination holding agents that test resistant, or must not be given alone, says so in its cautions."""
-    names = run.kn.agents
-    for option in options:
-        agents = [item.agent for item in option["regimen"]]
-        inside = [a for a in agents if a in flagged]
-        if not inside or len(agents) < 2:
-            continue
-        listed = " and ".join(names[a].name for a in inside)
-        many = len(inside) > 1
-        option["cautions"].append(
-            f"{listed} {'test' if many else 'tests'} resistant, or {'are' if many else 'is'} not given alone, for this "
-            f"isolate; {'they are' if many else 'it is'} offered only inside this combination "
-            f"({' + '.join(agents)}), where the partners together are active (see the rationale)."
-        )
 
 
 def _by_breakpoint_section(run: _Run, agents: list[str]) -> dict[str, list[str]]:
