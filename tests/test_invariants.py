@@ -331,6 +331,41 @@ def check_pregnancy(case: dict[str, Any], rec: dict[str, Any]) -> None:
             raise Violation(f"option #{o['rank']} offers {sorted(_agents(o) & TETRACYCLINES)} in pregnancy (SPEC 6)")
 
 
+def check_avoid_not_offered(case: dict[str, Any], rec: dict[str, Any]) -> None:
+    """Issue 13 item 5: the plan never tells the reader not to give an agent one of its options gives."""
+    offered = {a for o in rec["options"] for a in _agents(o)}
+    for entry in rec["avoid"]:
+        both = offered & set(entry["agents"])
+        if both:
+            raise Violation(f"{sorted(both)} offered and listed under avoid ({entry['reason'][:60]!r})")
+
+
+def check_one_aminoglycoside(case: dict[str, Any], rec: dict[str, Any]) -> None:
+    """Issue 13 item 1: aminoglycoside labels warn against giving two together."""
+    for o in rec["options"]:
+        held = _agents(o) & CLASS_MEMBERS["aminoglycosides"]
+        if len(held) > 1:
+            raise Violation(f"option #{o['rank']} holds two aminoglycosides {sorted(held)}")
+
+
+def _reads_susceptible(isolate: dict[str, Any], agent: str) -> bool:
+    entry = isolate["susceptibility"][agent]
+    if entry.get("interpretation") is not None:
+        return entry["interpretation"] == "S"
+    mic, s_max = mic_value(entry), CLEAR_MIC[agent][0]
+    return isolate.get("breakpoints") != "CLSI-2025" and mic is not None and s_max is not None and mic <= s_max
+
+
+def not_cre(case: dict[str, Any]) -> bool:
+    """IDSA 2024 CRE definition: a Proteus, Morganella or Providencia isolate needs resistance to a carbapenem
+    other than imipenem (or a carbapenemase); with meropenem / ertapenem tested and all susceptible it is not CRE."""
+    isolate = case["isolate"]
+    if not isolate["organism"].startswith(MORGANELLACEAE) or isolate.get("carbapenemase"):
+        return False
+    others = [a for a in (MEM, ETP) if a in isolate["susceptibility"]]
+    return bool(others) and all(_reads_susceptible(isolate, a) for a in others)
+
+
 def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
     """Dose and interval of CZA, MEV, IMR and cefiderocol match the DOSING.md band for this patient."""
     patient = case["patient"]
@@ -384,6 +419,7 @@ CHECKS = (
     check_contract, check_never_agents, check_no_resistant_agent, check_untested_agents,
     check_severe_monotherapy, check_no_added_combination, check_carbapenem_monotherapy,
     check_tetracycline_sites, check_unavailable, check_allergy, check_pregnancy, check_renal_doses,
+    check_avoid_not_offered, check_one_aminoglycoside,
 )
 
 
@@ -399,15 +435,21 @@ def recommend():
 @given(case=cases())
 def test_spec6_invariants_hold(recommend, case: dict[str, Any]) -> None:
     note(f"case: {json.dumps(case)}")
-    rec = recommend(case).model_dump(mode="json", by_alias=True)  # a valid case never raises
+    if not_cre(case):  # outside the CRE definition: refused with a message, like any out-of-scope request
+        with pytest.raises(ValueError, match="not carbapenem-resistant"):
+            recommend(case)
+        return
+    rec = recommend(case).model_dump(mode="json", by_alias=True)  # any other valid case never raises
     for check in CHECKS:
         check(case, rec)
 
 
 # ---------------------------------------------------------------- the checks can fail
-def _rec(*options: list[tuple[str, float | None, float | None]], group: str = "kpc", tier: str = "preferred") -> dict[str, Any]:
+def _rec(*options: list[tuple[str, float | None, float | None]], group: str = "kpc", tier: str = "preferred",
+         avoid: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "mechanism": {"group": group},
+        "avoid": [{"agents": list(avoid), "reason": "tests resistant", "citations": ["x"]}] if avoid else [],
         "renal": {"crcl_ml_min": None, "weight_basis": None},
         "options": [
             {"rank": n, "tier": tier, "citations": ["idsa-2024"], "cautions": [],
@@ -440,10 +482,21 @@ def _case(**changes: Any) -> dict[str, Any]:
     (check_allergy, _case(patient__allergies=[{"agent": ATM, "reaction": "anaphylaxis"}]), _rec([(CZA, 940, 12)])),
     (check_carbapenem_monotherapy, _case(), _rec([(MEM, 2000, 8)])),
     (check_untested_agents, _case(), _rec([("amikacin", 1200, 24), ("colistin", 150, 12)])),
+    (check_avoid_not_offered, _case(), _rec([(CZA, 940, 12), (ATM, 2000, 8)], avoid=(CZA, ATM))),
+    (check_one_aminoglycoside, _case(), _rec([("amikacin", 1200, 24), ("plazomicin", 1200, 24)])),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_checks_catch_a_violation(check, case, rec) -> None:
     with pytest.raises(Violation):
         check(case, rec)
+
+
+def test_not_cre_by_hand() -> None:
+    """The species exception reads the case alone: Proteus with meropenem S and no carbapenemase is not CRE."""
+    proteus = {MEM: {"interpretation": "S"}, IPM: {"mic_mg_l": 4}}
+    assert not_cre(_case(isolate__organism="Proteus mirabilis", isolate__carbapenemase=None, isolate__susceptibility=proteus))
+    assert not not_cre(_case(isolate__organism="Proteus mirabilis", isolate__susceptibility=proteus))  # KPC reported
+    assert not not_cre(_case(isolate__organism="Klebsiella pneumoniae", isolate__carbapenemase=None,
+                             isolate__susceptibility=proteus))
 
 
 def test_cockcroft_gault_by_hand() -> None:

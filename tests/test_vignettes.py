@@ -30,6 +30,8 @@ its regimen items' agents; metronidazole is not counted by *_agents counts):
   cautions_for              {agent: [word]}      every option containing agent has cautions
                                                  mentioning each word
   avoid_includes            [agent, ...]         each is named in some `avoid` entry
+  avoid_excludes            [agent, ...]         none is named in any `avoid` entry
+  avoid_cites               {agent: [ref-id]}    every avoid entry naming agent cites each ref-id
   mechanism_class, mechanism_group, basis        equal to the Recommendation's mechanism fields
   enzymes                   [enzyme, ...]        mechanism.enzymes as a set
   risk_score, risk_category                      INCREMENT-CPE score and category
@@ -76,7 +78,7 @@ KNOWN_KEYS = {
     "top_regimen_any_of", "top_includes_any", "top_min_agents", "top_max_agents", "tier_of_top",
     "some_option_is", "no_option_equals", "no_option_contains_both", "must_include_agents",
     "must_not_offer", "alone_when_offered", "requires_with", "rank_before", "option_tier",
-    "agent_tier", "citations_for", "cautions_for", "avoid_includes", "mechanism_class",
+    "agent_tier", "citations_for", "cautions_for", "avoid_includes", "avoid_excludes", "avoid_cites", "mechanism_class",
     "mechanism_group", "basis", "enzymes", "risk_score", "risk_category", "crcl", "renal_method",
     "weight_basis", "dose_of", "dose_range_if_offered", "min_options", "warnings_mention", "warnings_not_mention", "monitoring_mention",
     "missing_data_mention", "missing_data_not_mention", "mentions", "raises_field", "raises_mentions",
@@ -211,6 +213,15 @@ def check_expectations(rec: dict[str, Any], expect: dict[str, Any]) -> list[str]
     avoided = {a for entry in rec["avoid"] for a in entry["agents"]}
     for agent in expect.get("avoid_includes", []):
         need(agent in avoided, f"{agent} not listed under avoid")
+    for agent in expect.get("avoid_excludes", []):
+        need(agent not in avoided, f"{agent} listed under avoid but must not be")
+    for agent, refs in expect.get("avoid_cites", {}).items():
+        entries = [e for e in rec["avoid"] if agent in e["agents"]]
+        need(bool(entries), f"{agent} not listed under avoid, so its citations cannot be checked")
+        for entry in entries:
+            for ref in refs:
+                need(any(c == ref or c.startswith(ref + ":") for c in entry["citations"]),
+                     f"avoid entry naming {agent} does not cite {ref}")
 
     mech = rec["mechanism"]
     for key, field in (("mechanism_class", "class"), ("mechanism_group", "group"), ("basis", "basis")):
@@ -322,3 +333,7 @@ def test_checker_reports_differences() -> None:
     assert check_expectations(rec, {"top_regimen_any_of": [["meropenem-vaborbactam"]]})
     assert check_expectations(rec, {"dose_of": {"ceftazidime-avibactam": {"dose_mg": 940, "interval_h": 12}}})
     assert check_expectations(rec, {"must_not_offer": ["ceftazidime-avibactam"]})
+    rec["avoid"] = [{"agents": ["ceftazidime-avibactam"], "reason": "r", "citations": ["idsa-2024"]}]
+    assert check_expectations(rec, {"avoid_excludes": ["ceftazidime-avibactam"]})
+    assert check_expectations(rec, {"avoid_cites": {"ceftazidime-avibactam": ["eucast-bp-16.1"]}})
+    assert check_expectations(rec, {"avoid_cites": {"ceftazidime-avibactam": ["idsa-2024"]}}) == []

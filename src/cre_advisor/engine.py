@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from cre_advisor.case import Case, Reaction, Severity, Site
+from cre_advisor.case import Case, Reaction, Severity, Sex, Site
 from cre_advisor.dosing import DoseResult, FixedDoseResult, dose_for
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 from cre_advisor.knowledge.schema import CODE_FIRED_STATEMENTS, Applies, Component, RegimenRow, Statement
@@ -22,6 +22,7 @@ from cre_advisor.microbiology import (
     MechanismFinding,
     SusceptibilityReading,
     classify_mechanism,
+    imipenem_exception_applies,
     mic_at_most,
     read_susceptibility,
     resistant_carbapenems,
@@ -29,6 +30,10 @@ from cre_advisor.microbiology import (
 from cre_advisor.patient import RenalAssessment, assess_renal_function
 from cre_advisor.recommendation import Avoid, Recommendation, RegimenItem
 from cre_advisor.risk import IncrementCpe, increment_cpe
+
+class NotCre(ValueError):
+    """The isolate falls outside the CRE definition: refused, like any out-of-scope request."""
+
 
 TIER_RANK = {"preferred": 0, "alternative": 1, "last_resort": 2}
 SEVERE_REACTIONS = (Reaction.anaphylaxis, Reaction.severe_cutaneous)
@@ -120,6 +125,7 @@ class _Run:
     used: set[str] = field(default_factory=set)
     left_out: list[str] = field(default_factory=list)
     excluded: dict[str, str] = field(default_factory=dict)
+    pregnancy_left_out: list[str] = field(default_factory=list)
     cautions: dict[str, list[str]] = field(default_factory=dict)
     activity: dict[tuple[str, bool], str | None] = field(default_factory=dict)
     matched: _Matched | None = None
@@ -172,6 +178,7 @@ def recommend(
     """
     case = case if isinstance(case, Case) else _validate_case(case)
     run = _Run(case, knowledge or default_knowledge(), review_states or {}, strict)
+    classify_site(run)
     read_results(run)
     check_scope(run)
     identify_mechanism(run)
@@ -188,10 +195,29 @@ def recommend(
 # ---- steps ------------------------------------------------------------------------------
 
 
+def classify_site(run: _Run) -> None:
+    """Any urinary infection in an adult man is complicated (IDSA 2024): his "cystitis" is read with the
+    complicated-UTI tables, and the answer says so, as single-dose and bladder-only agents do not suffice."""
+    if run.site != Site.cystitis or run.case.patient.sex is not Sex.male:
+        return
+    run.site = Site.urinary_complicated.value
+    statement = run.kn.statements["site-male-cystitis-is-cuti"]
+    _say(run, statement, run.warnings)
+    run.step("classify_site", "Cystitis in a man: treated as complicated urinary tract infection.", statement.citations)
+
+
 def check_scope(run: _Run) -> None:
     """Adults with an Enterobacterales isolate that is carbapenem-resistant (SPEC section 0)."""
     case = run.case
     organism = run.kn.organism(case.isolate.organism)
+    if imipenem_exception_applies(run.reading, organism, case.isolate.carbapenemase):
+        raise NotCre(
+            f"isolate.susceptibility: this {organism.name} is not carbapenem-resistant Enterobacterales. Proteus, "
+            "Morganella and Providencia have naturally raised imipenem MICs, so IDSA 2024 counts them as CRE only when "
+            "a carbapenem other than imipenem tests resistant or a carbapenemase is found; here meropenem/ertapenem "
+            "test susceptible and no carbapenemase is reported. Treat it as a non-CRE isolate by its susceptibility "
+            "results and local guidance; this tool covers CRE only."
+        )
     resistant = resistant_carbapenems(run.reading, organism)
     if case.isolate.carbapenemase:
         basis = f"carbapenemase reported ({', '.join(case.isolate.carbapenemase)})"
@@ -297,9 +323,16 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
     if any(_has_reliable_agent(run, c) for c in candidates):
         return candidates
     cfg = run.kn.combination
+    urinary = run.site in run.kn.site_rules["urinary_sites"]
+    if run.site in cfg.single_agent_sites or (urinary and candidates):
+        # IDSA 2024 Q3.1-Q3.2 list single agents for the bladder and kidney and Q3.10 suggests no combination:
+        # an older-agent pair is built only when no single active agent fits the site.
+        run.step("build_combination", f"No older-agent combination for {run.site.replace('_', ' ')}: "
+                 + ("a single active agent fits the site." if candidates else "the site's single agents are the only options."),
+                 ["idsa-2024:Q3.1", "idsa-2024:Q3.2", "idsa-2024:Q3.10"])
+        return candidates
     if not run.allowed(cfg.id, cfg.review_status):
         return candidates
-    urinary = run.site in run.kn.site_rules["urinary_sites"]
     escmid = run.profile == "escmid-2022"
     tier = "alternative" if escmid else "last_resort"
     backbones = [a for a in cfg.backbones["urinary" if urinary else "systemic"] if _older_active(run, a)]
@@ -310,7 +343,7 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
     built: list[_Candidate] = []
     if run.severe or not cfg.older_single_agents.get(run.site):
         built = _pairs(run, backbones, companions, tier)
-        if not built:
+        if not built and not candidates:
             statement = run.kn.statements["step3-no-combination-possible"]
             _say(run, statement, run.warnings)
     else:
@@ -342,7 +375,7 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
 
 def dose_and_rank(run: _Run, candidates: list[_Candidate]) -> list[Fields]:
     """Rank by tier and guideline order (patient factors break ties), then dose every component."""
-    candidates = _enforce_single_agent_rule(run, candidates)
+    candidates = _pregnancy_last(run, _enforce_single_agent_rule(run, candidates))
     recent_cza = run.case.patient.recent_ceftazidime_avibactam
 
     def key(c: _Candidate) -> tuple[int, int, int]:
@@ -385,12 +418,15 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
     matched = _matches(run)
     run.used.update(matched.avoid_ids)
     found: list[Avoid] = []  # this case's entries, after the rules' (whose citations are known already)
+    rules = _without_offered(matched.avoid_entries, offered)
+    named = {agent for entry in rules for agent in entry.agents} | offered  # each agent in one place only
     resistant, intrinsic = _resistant_agents(run.reading)
-    if resistant:
+    for section, agents in _by_breakpoint_section(run, [a for a in resistant if a not in named]).items():
         found.append(Avoid(
-            agents=resistant, reason="The isolate tests resistant (or not susceptible) to these.",
-            citations=list(dict.fromkeys(["idsa-2024", *run.reading.citations])),
+            agents=agents, reason=f"The isolate tests resistant (or not susceptible) to these ({_section_name(section)}).",
+            citations=[section],
         ))
+    intrinsic = [a for a in intrinsic if a not in named]
     if intrinsic:
         found.append(Avoid(
             agents=intrinsic,
@@ -399,8 +435,11 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
             citations=["eucast-expected-resistant-phenotypes"],
         ))
     for agents, reason, citations in _patient_exclusions(run):
-        found.append(Avoid(agents=agents, reason=reason, citations=citations))
-    run.avoid += (*matched.avoid_entries, *found)
+        kept = [a for a in agents if a not in offered]
+        if kept:
+            found.append(Avoid(agents=kept, reason=reason, citations=citations))
+    run.avoid += (*rules, *found)
+    _explain_pairs(run, options, {a for a in resistant if a in offered} | _avoided_alone(matched.avoid_entries, offered))
 
     agents_info = run.kn.agents
     if regimens and len(regimens[0]) == 1 and agents_info[regimens[0][0]].newer_agent:
@@ -409,8 +448,7 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
             _say(run, run.kn.statements["pitfall-no-added-combination"], run.warnings)
     if run.case.patient.recent_ceftazidime_avibactam:
         _say(run, run.kn.statements["warning-recent-ceftazidime-avibactam"], run.warnings)
-    nephrotoxic = _nephrotoxic(run.kn)
-    if any(len(nephrotoxic.intersection(agents)) >= 2 for agents in regimens):
+    if any(_polymyxin_with_aminoglycoside(run.kn, agents) for agents in regimens):
         _say(run, run.kn.statements["step3-nephrotoxicity"], run.warnings)
     if any(a.reaction not in SEVERE_REACTIONS and _allergy_hits(run, a.agent) & offered
            for a in run.case.patient.allergies):
@@ -437,11 +475,65 @@ def compile_safety(run: _Run, options: list[Fields]) -> None:
 # ---- helpers ----------------------------------------------------------------------------
 
 
-def _nephrotoxic(kn: Knowledge) -> frozenset[str]:
-    memo: dict[str, frozenset[str]] = kn.memos["engine.nephrotoxic"]
-    if "agents" not in memo:
-        memo["agents"] = frozenset(a for a, info in kn.agents.items() if info.nephrotoxic)
-    return memo["agents"]
+def _without_offered(entries: tuple[Avoid, ...], offered: set[str]) -> list[Avoid]:
+    """The avoid rules without the agents an option gives: a plan never tells the reader not to give what it
+    offers. A rule against an agent alone ("not alone for MBL") loses that agent when an option gives it inside
+    a combination; the option's cautions then say why (`_explain_pairs`)."""
+    kept = []
+    for entry in entries:
+        if offered.isdisjoint(entry.agents):
+            kept.append(entry)
+            continue
+        agents = tuple(a for a in entry.agents if a not in offered)
+        if agents:
+            kept.append(Avoid(agents=agents, reason=entry.reason, citations=entry.citations))
+    return kept
+
+
+def _avoided_alone(entries: tuple[Avoid, ...], offered: set[str]) -> set[str]:
+    return {a for entry in entries for a in entry.agents if a in offered}
+
+
+def _explain_pairs(run: _Run, options: list[Fields], flagged: set[str]) -> None:
+    """A combination holding agents that test resistant, or must not be given alone, says so in its cautions."""
+    names = run.kn.agents
+    for option in options:
+        agents = [item.agent for item in option["regimen"]]
+        inside = [a for a in agents if a in flagged]
+        if not inside or len(agents) < 2:
+            continue
+        listed = " and ".join(names[a].name for a in inside)
+        many = len(inside) > 1
+        option["cautions"].append(
+            f"{listed} {'test' if many else 'tests'} resistant, or {'are' if many else 'is'} not given alone, for this "
+            f"isolate; {'they are' if many else 'it is'} offered only inside this combination "
+            f"({' + '.join(agents)}), where the partners together are active (see the rationale)."
+        )
+
+
+def _by_breakpoint_section(run: _Run, agents: list[str]) -> dict[str, list[str]]:
+    """Resistant agents grouped by the breakpoint-table section of their class, which each group then cites."""
+    tables = run.kn.breakpoint_tables
+    table = tables.table(run.case.isolate.breakpoints) or tables.table("EUCAST-2026")
+    groups: dict[str, list[str]] = {}
+    for agent in agents:
+        result = run.reading.get(agent)
+        cites = list(result.citations) if result is not None else []
+        if not cites and table is not None:
+            cites = [c for row in table.rows_for(agent)[:1] for c in row.citations]
+        groups.setdefault(cites[0] if cites else "eucast-bp-16.1:Enterobacterales", []).append(agent)
+    return groups
+
+
+def _section_name(citation: str) -> str:
+    ref, _, locator = citation.partition(":")
+    return f"breakpoints {ref}, {locator}" if locator else f"breakpoints {ref}"
+
+
+def _polymyxin_with_aminoglycoside(kn: Knowledge, agents: list[str]) -> bool:
+    """The pairing whose nephrotoxicity adds up, which the warning names (other pairs do not fire it)."""
+    classes = {kn.agents[a].drug_class for a in agents}
+    return {"polymyxin", "aminoglycoside"} <= classes
 
 
 def _resistant_agents(reading: SusceptibilityReading) -> tuple[list[str], list[str]]:
@@ -647,6 +739,12 @@ def _activity_problem(run: _Run, agent: str, *, required: bool) -> str | None:
 def _judge_activity(run: _Run, agent: str, required: bool) -> str | None:
     result = run.reading.get(agent)
     if result is not None and result.active is True:
+        fallback = run.kn.breakpoint_tables.fallback_for(run.case.isolate.breakpoints)
+        if fallback is not None and result.table == fallback.label:
+            run.cautions.setdefault(agent, []).append(
+                f"{agent} counts as susceptible by the {fallback.title} (a labelled fallback: the case's table has "
+                "no breakpoint for it); confirm the category with the laboratory."
+            )
         if result.high_exposure:
             run.cautions.setdefault(agent, []).append(
                 f"{agent} is 'susceptible, increased exposure' (EUCAST I): only the high-exposure dose is active."
@@ -710,25 +808,61 @@ def _meropenem_limit(run: _Run) -> float:
 
 
 def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) -> list[_Candidate]:
-    """Two-drug regimens: a polymyxin backbone with each active companion, else two companions."""
-    cfg = run.kn.combination
-    if backbones:
-        pairs = [(backbones[0], c) for c in companions[:3]]
+    """Two-drug regimens: a polymyxin backbone with each active companion, else two companions.
+
+    One companion per drug class, so a regimen never holds two aminoglycosides (their labels warn against
+    concurrent use). Under IDSA 2024, which does not suggest polymyxins (Q3.9) and names tigecycline and
+    eravacycline as alternatives outside blood and urine (Q3.8), a polymyxin-free pair with a tetracycline ranks
+    first; ESCMID 2022 keeps the polymyxin backbone first."""
+    cfg, agents = run.kn.combination, run.kn.agents
+    distinct: list[str] = []
+    for agent in companions:
+        if all(agents[a].drug_class != agents[agent].drug_class for a in distinct):
+            distinct.append(agent)
+    polymyxin_pairs = [(backbones[0], c) for c in distinct[:3]] if backbones else []
+    companion_pairs = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1:]][:2]
+    planned: list[tuple[tuple[str, str], str]]
+    if run.profile == "idsa-2024":
+        tetracycline_pairs = [p for p in companion_pairs if any(agents[a].drug_class == "tetracycline" for a in p)]
+        planned = [(p, "alternative") for p in tetracycline_pairs] + [(p, tier) for p in polymyxin_pairs or companion_pairs
+                                                                        if p not in tetracycline_pairs]
     else:
-        pairs = [(companions[0], c) for c in companions[1:3]] if len(companions) > 1 else []
+        planned = [(p, tier) for p in polymyxin_pairs or companion_pairs]
     built = []
-    for order, (first, second) in enumerate(pairs, start=1):
+    for order, ((first, second), pair_tier) in enumerate(planned, start=1):
         cautions: tuple[str, ...] = ()
         if second == "meropenem":
             limit = _meropenem_limit(run)
             cautions = (f"Meropenem only as high-dose 3-hour infusion, and only because its MIC is <= {limit:g} mg/L.",)
         built.append(_Candidate.of(
-            cfg.id, tier, 20 + order, (Component(agent=first), Component(agent=second)),
-            "No newer agent is active, available or tolerated. For severe infection use at least two drugs "
-            f"active in vitro: {first} with {second}, chosen by susceptibility.",
-            cfg.citations, cautions,
+            cfg.id, pair_tier, 20 + order, (Component(agent=first), Component(agent=second)),
+            _pair_rationale(run, first, second, pair_tier), _pair_citations(run, first, second), cautions,
         ))
     return built
+
+
+def _pair_rationale(run: _Run, first: str, second: str, tier: str) -> str:
+    """Why this pair, in words that name what it holds and the rule that asked for two drugs."""
+    if run.severe:
+        why = "Severe infection: ESCMID 2022 advises two drugs active in vitro"
+    else:
+        why = f"No older agent is suggested alone for {run.site.replace('_', ' ')} infection, so two active drugs are used"
+    text = f"No newer agent is active, available or tolerated. {why}: {first} with {second}, chosen by susceptibility."
+    kinds = {run.kn.agents[a].drug_class for a in (first, second)}
+    if run.profile == "idsa-2024" and "polymyxin" in kinds:
+        text += " IDSA 2024 does not suggest polymyxins outside cystitis: a last resort under this profile."
+    elif run.profile == "idsa-2024" and "tetracycline" in kinds:
+        text += (" IDSA 2024 names tigecycline and eravacycline as alternatives outside blood and urine and does not "
+                 "suggest polymyxins, so this pair ranks before any polymyxin regimen; under ESCMID 2022 a "
+                 "polymyxin-based pair would rank first.")
+    return text
+
+
+def _pair_citations(run: _Run, first: str, second: str) -> tuple[str, ...]:
+    cited = run.kn.combination.citations
+    if run.profile == "idsa-2024" and any(run.kn.agents[a].drug_class == "tetracycline" for a in (first, second)):
+        return (*cited, "idsa-2024:Q3.8")
+    return cited
 
 
 def _add_anaerobic_cover(run: _Run, candidates: list[_Candidate]) -> None:
@@ -758,6 +892,27 @@ def _enforce_single_agent_rule(run: _Run, candidates: list[_Candidate]) -> list[
             continue
         kept.append(cand)
     return kept
+
+
+def _pregnancy_last(run: _Run, candidates: list[_Candidate]) -> list[_Candidate]:
+    """In pregnancy an agent whose label warns of fetal harm (the aminoglycosides) is offered only when no safer
+    active option remains, then with the label warning; otherwise it is left out and the avoid list says why."""
+    if not run.case.patient.pregnant:
+        return candidates
+    agents = run.kn.agents
+    risky = [c for c in candidates if any(agents[a].pregnancy == "last_resort" for a in c.treating)]
+    if not risky:
+        return candidates
+    statement = run.kn.statements["pregnancy-aminoglycosides"]
+    run.used.add(statement.id)
+    safer = [c for c in candidates if c not in risky]
+    if safer:
+        run.pregnancy_left_out.extend(dict.fromkeys(a for c in risky for a in c.treating if agents[a].pregnancy))
+        return safer
+    for cand in risky:
+        cand.cautions += (statement.text["clinician"],)
+        cand.citations += tuple(c for c in statement.citations if c not in cand.citations)
+    return candidates
 
 
 def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], str | None]:
@@ -830,6 +985,10 @@ def _patient_exclusions(run: _Run) -> list[tuple[list[str], str, list[str]]]:
         tetracyclines = sorted(a for a, i in run.kn.agents.items() if i.pregnancy == "avoid")
         statement = run.kn.statements["pregnancy-tetracyclines"]
         entries.append((tetracyclines, "Not for use in pregnancy.", list(statement.citations)))
+        if run.pregnancy_left_out:
+            statement = run.kn.statements["pregnancy-aminoglycosides"]
+            entries.append((sorted(run.pregnancy_left_out), "Pregnancy: left out because safer active options remain "
+                            "(fetal harm in the labels).", list(statement.citations)))
     return entries
 
 

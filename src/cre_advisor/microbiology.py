@@ -67,7 +67,7 @@ def format_mic(mic: Mic) -> str:
 
 
 # Whose "I" counts as active: EUCAST's (susceptible, increased exposure), not CLSI's (intermediate).
-_I_IS_ACTIVE: dict[str, bool] = {"EUCAST": True, "CLSI": False}
+_I_IS_ACTIVE: dict[str, bool] = {"EUCAST": True, "CLSI": False, "FDA": False}
 
 
 class AgentResult(BaseModel):
@@ -335,7 +335,7 @@ class _EntryReading:
     missing: str | None = None
 
 
-_ENTRIES: dict[tuple[Any, ...], tuple[BreakpointTable | None, dict[tuple[Any, ...], _EntryReading]]] = {}
+_ENTRIES: dict[tuple[Any, ...], tuple[tuple[BreakpointTable | None, BreakpointTable | None], dict[tuple[Any, ...], _EntryReading]]] = {}
 _ENTRIES_MAX = 8192
 
 
@@ -355,7 +355,8 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
     if table is not None and table.fixture:
         warnings.append(f"breakpoint table {table.label} is a test fixture, not for patient care")
 
-    memo = _entry_memo(table, table_id, scheme, organism.name, site)
+    fallback = tables.fallback_for(table_id)
+    memo = _entry_memo(table, table_id, scheme, organism.name, site, fallback)
     for agent, entry in isolate.susceptibility.items():
         mic_text, letter = entry.mic_mg_l, entry.interpretation
         key = (agent, type(mic_text), mic_text, letter)
@@ -363,7 +364,8 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
         if read is None:
             if len(memo) >= _ENTRIES_MAX:
                 memo.clear()
-            read = memo[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site)
+            read = memo[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site,
+                                                fallback)
         if read.citations:
             reading._cite(*read.citations)
         if read.trace is not None:
@@ -379,28 +381,32 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
 
 
 def _entry_memo(
-    table: BreakpointTable | None, table_id: str, scheme: Scheme, organism: str, site: str
+    table: BreakpointTable | None, table_id: str, scheme: Scheme, organism: str, site: str,
+    fallback: BreakpointTable | None = None,
 ) -> dict[tuple[Any, ...], _EntryReading]:
     """Readings of single entries for one table, organism and site, by (agent, MIC, S/I/R).
 
     Memoised: every input comes from a small set and each answer is frozen, so readings may
     share it. The memo keeps its table alive, so the table's id in the key cannot be reused.
     """
-    key = (id(table), table_id, scheme, organism, site)
+    key = (id(table), table_id, scheme, organism, site, id(fallback))
     found = _ENTRIES.get(key)
     if found is None:
         if len(_ENTRIES) >= _ENTRIES_MAX:
             _ENTRIES.clear()
-        found = _ENTRIES[key] = (table, {})
+        found = _ENTRIES[key] = ((table, fallback), {})
     return found[1]
 
 
 def _interpret_entry(
     agent: str, mic_text: str | float | None, letter: Interpretation | None, table: BreakpointTable | None,
-    table_id: str, scheme: Scheme, organism: Organism, site: str,
+    table_id: str, scheme: Scheme, organism: Organism, site: str, fallback: BreakpointTable | None = None,
 ) -> _EntryReading:
     mic = None if mic_text is None else parse_mic(mic_text)
     interpreted = None if mic is None or table is None else interpret_mic(table, agent, mic, organism, site)
+    if letter is None and mic is not None and interpreted is not None and interpreted.category is None \
+            and fallback is not None and fallback.rows_for(agent):
+        return _fallback_entry(agent, mic, table_id, fallback, organism, site, interpreted.note)
     citations = () if interpreted is None else interpreted.citations
     if letter is not None:
         result = _reported(agent, letter.value, mic, scheme, interpreted)
@@ -425,6 +431,24 @@ def _interpret_entry(
         missing=f"{agent}: {interpreted.note}" if result.category is None else None,
         warning=f"{agent}: {' '.join(row.notes)}" if result.category is not None and row is not None and row.bracketed
         else None,
+    )
+
+
+def _fallback_entry(
+    agent: str, mic: Mic, table_id: str, fallback: BreakpointTable, organism: Organism, site: str, why: str
+) -> _EntryReading:
+    """An MIC the case's table has no breakpoint for, read with the fallback table and labelled as such, so the
+    result is neither dropped nor mistaken for the case table's own category."""
+    read = interpret_mic(fallback, agent, mic, organism, site)
+    result = read.as_result(agent, mic)
+    label = f"{fallback.title} ({fallback.label}), a fallback: {why}"
+    if result.category is None:
+        return _EntryReading(result, read.citations, trace=f"{agent}: {read.note}",
+                             missing=f"{agent}: the laboratory's S/I/R ({why}; {read.note})")
+    return _EntryReading(
+        result, read.citations, trace=f"{agent}: {read.note} [{label}]",
+        warning=f"{agent}: {table_id} has no breakpoint, so the MIC was read with the {fallback.title}: "
+                f"{result.category}. Confirm the category with the laboratory.",
     )
 
 
@@ -870,3 +894,18 @@ def resistant_carbapenems(reading: SusceptibilityReading, organism: Organism) ->
         if not (_is_morganellaceae(organism) and agent == "imipenem-cilastatin")
         and (result := reading.get(agent)) is not None and result.category == "R"
     ]
+
+
+def imipenem_exception_applies(reading: SusceptibilityReading, organism: Organism, carbapenemase: object) -> bool:
+    """A Proteus, Morganella or Providencia isolate that is not CRE (IDSA 2024 CRE definition).
+
+    These genera have intrinsically raised imipenem MICs, so the definition needs resistance to a
+    carbapenem other than imipenem. True when no carbapenemase is reported, meropenem or ertapenem was
+    tested, and every such result is susceptible: whatever imipenem shows, the isolate is not CRE.
+    """
+    if not _is_morganellaceae(organism) or carbapenemase:
+        return False
+    others = [reading.get(agent) for agent in CARBAPENEMS if agent != "imipenem-cilastatin"]
+    tested = [result for result in others if result is not None]
+    return bool(tested) and all(result.category == "S" for result in tested)
+

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 ENV_EXTRA_TABLES = "CRE_ADVISOR_BREAKPOINTS"
 
 SiteScope = Literal["meningitis", "urinary_origin", "uncomplicated_uti"]
-Scheme = Literal["EUCAST", "CLSI"]
+Scheme = Literal["EUCAST", "CLSI", "FDA"]
 
 # The breakpoint scopes a case's infection site falls under. EUCAST words its site-specific
 # rows as "meningitis", "infections originating from the urinary tract" and "uncomplicated
@@ -103,6 +103,9 @@ class BreakpointTable(_Data):
     scheme: Scheme = Field(description="Whose categories: EUCAST 'I' is susceptible, increased exposure.")
     source: str = Field(description="Where the numbers come from, for the trace.")
     fixture: bool = Field(default=False, description="Made-up numbers for tests; never for patients.")
+    fallback: bool = Field(
+        default=False, description="Read only where the case's own table has no breakpoint for an agent, and labelled so."
+    )
     rows: tuple[BreakpointRow, ...]
 
     @property
@@ -168,6 +171,10 @@ class BreakpointTables:
 
     def scheme(self, name: str) -> Scheme:
         return self.schemes[self.resolve(name)]
+
+    def fallback_for(self, table_id: str) -> BreakpointTable | None:
+        """The table that answers where `table_id` has no breakpoint (FDA-recognised criteria), if one is loaded."""
+        return next((t for t in self.tables.values() if t.fallback and t.id != table_id), None)
 
     def with_table(self, table: BreakpointTable) -> BreakpointTables:
         """A copy with one more table (a lab file given on the command line)."""

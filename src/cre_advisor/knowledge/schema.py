@@ -53,7 +53,10 @@ class Agent(Item):
     expected_active_against: tuple[str, ...] = ()
     anaerobic_cover: bool = False
     nephrotoxic: bool = False
-    pregnancy: Literal["avoid", "caution"] | None = None
+    pregnancy: Literal["avoid", "caution", "last_resort"] | None = Field(
+        default=None,
+        description="avoid: never in pregnancy; last_resort: only when no safer active option remains, ranked last.",
+    )
     allergy_groups: tuple[str, ...] = ()
     never_for_cre: bool = False
     contains: tuple[str, ...] = Field(default=(), description="Agents inside this product (an allergy to one applies to it).")
@@ -113,7 +116,7 @@ class AvoidRule(Item):
 CODE_FIRED_STATEMENTS = frozenset({
     "pitfall-no-added-combination", "warning-recent-ceftazidime-avibactam", "step3-id-consult",
     "step3-no-combination-possible", "step3-nephrotoxicity", "step3-increment-missing",
-    "allergy-mild-not-contraindication",
+    "allergy-mild-not-contraindication", "site-male-cystitis-is-cuti", "pregnancy-aminoglycosides",
 })
 """Statements the engine fires on conditions computed in code, never through their `applies`."""
 
@@ -137,4 +140,7 @@ class CombinationRules(Item):
     meropenem_max_mic_mg_l: dict[str, float] = Field(description="profile -> highest meropenem MIC for a combination")
     older_single_agents: dict[str, tuple[str, ...]] = Field(
         description="site -> older agents that may be given alone for non-severe infection, in order"
+    )
+    single_agent_sites: tuple[SiteName, ...] = Field(
+        default=(), description="Sites whose regimen rows hold every suggested option as a single agent: no pair is built."
     )

@@ -59,9 +59,9 @@ def pharmacist_line(ctx: RenderContext, item: RegimenItem) -> str:
     return sentences(parts + list(item.notes))
 
 
-def nurse_line(ctx: RenderContext, item: RegimenItem) -> str:
+def nurse_line(ctx: RenderContext, item: RegimenItem, lead: str = "Give") -> str:
     """How to give it: the dose as written, the infusion time spelt out, the handling notes."""
-    parts = [f"Give {ctx.agent_name(item.agent)} {item.route}: {item.dose}"]
+    parts = [f"{lead} {ctx.agent_name(item.agent)} {item.route}: {item.dose}"]
     if item.infusion_h:
         parts.append(f"each infusion runs over {hours(item.infusion_h)}")
     return sentences(parts + list(item.notes))
@@ -76,6 +76,8 @@ class Voice:
     section_order: tuple[str, ...]
     titles: dict[str, str]
     show_rationale: bool = True
+    chooses_one: bool = False
+    """The options are choices for the prescriber, not orders: only the first reads as what to give."""
 
 
 _TITLES = {
@@ -100,7 +102,7 @@ VOICES = {
         "nurse", "Treatment plan: giving the drugs", "How to give each drug and what to watch for.",
         nurse_line, ("monitoring", "warnings", "avoid", "missing_data"),
         {**_TITLES, "monitoring": "What to watch for", "avoid": "Drugs not to give for this infection"},
-        show_rationale=False,
+        show_rationale=False, chooses_one=True,
     ),
 }
 
@@ -110,7 +112,11 @@ def _texts(ctx: RenderContext, audience: str, texts: list[str]) -> tuple[Cited, 
 
 
 def _option(ctx: RenderContext, voice: Voice, option: Option) -> OptionView:
-    lines = tuple(Cited(voice.dose_line(ctx, item), ctx.cite.mark(item.citations)) for item in option.regimen)
+    if voice.chooses_one and option.rank > 1:
+        texts = [nurse_line(ctx, item, "Only if the prescriber chooses this option instead:") for item in option.regimen]
+    else:
+        texts = [voice.dose_line(ctx, item) for item in option.regimen]
+    lines = tuple(Cited(text, ctx.cite.mark(item.citations)) for text, item in zip(texts, option.regimen))
     rationale = Cited(option.rationale, ctx.cite.mark(option.citations)) if voice.show_rationale else None
     if rationale is None:
         ctx.cite.mark(option.citations)  # the sources stay listed even where the reasoning is not shown
@@ -156,6 +162,11 @@ def build(ctx: RenderContext, audience: str) -> View:
     view = View(audience=audience, heading=voice.heading, lead=voice.lead, review=review_banner(rec.review))
     view.summary = _summary(ctx)
     view.options_title = "Options, best first"
+    if voice.chooses_one and len(rec.options) > 1:
+        view.summary.insert(0, Cited(
+            f"These are {len(rec.options)} alternatives, not {len(rec.options)} orders: the prescriber chooses one. "
+            "Administration is shown for option 1; give only the option actually prescribed."))
+        view.options_title = "Options: the prescriber chooses one"
     view.options = [_option(ctx, voice, option) for option in rec.options]
     view.no_options_text = "No regimen could be offered from the knowledge base for this case: see the warnings."
     sections = {
