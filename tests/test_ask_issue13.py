@@ -13,16 +13,17 @@ from cre_advisor.ask import answer
 from cre_advisor.knowledge.loader import default_knowledge
 
 QUESTIONS = [
-    ("How many days should I treat a CRE bloodstream infection?", "background-duration-by-site"),
-    ("How long to treat CRE pyelonephritis?", "background-duration-by-site"),
-    ("What does EUCAST I mean?", "background-eucast-i"),
-    ("What does susceptible, increased exposure mean?", "background-eucast-i"),
-    ("How is creatinine clearance estimated, and with which weight?", "background-crcl-estimation"),
-    ("Why not add an aminoglycoside to ceftazidime-avibactam?", "background-no-aminoglycoside-with-newer-agent"),
-    ("Should we do beta-lactam TDM?", "background-beta-lactam-tdm"),
+    ("How many days should I treat a CRE bloodstream infection?", "topic-duration-by-site"),
+    ("How long to treat CRE pyelonephritis?", "topic-duration-by-site"),
+    ("What does EUCAST I mean?", "topic-eucast-i"),
+    ("What does susceptible, increased exposure mean?", "topic-eucast-i"),
+    ("How is creatinine clearance estimated?", "topic-crcl-estimation"),
+    ("Which weight goes into Cockcroft-Gault?", "renal-crcl-body-weight"),
+    ("Why not add an aminoglycoside to ceftazidime-avibactam?", "topic-no-aminoglycoside-with-newer-agent"),
+    ("Should we do beta-lactam TDM?", "topic-beta-lactam-tdm"),
     ("Patient had penicillin anaphylaxis, can we give ceftazidime-avibactam?",
-     "background-penicillin-anaphylaxis-ceftazidime-avibactam"),
-    ("Allergy to PCN: can we use CZA?", "background-penicillin-anaphylaxis-ceftazidime-avibactam"),
+     "topic-penicillin-anaphylaxis-ceftazidime-avibactam"),
+    ("Allergy to PCN: can we use CZA?", "topic-penicillin-anaphylaxis-ceftazidime-avibactam"),
     ("KPC isolate resistant to ceftazidime-avibactam but meropenem susceptible: what does it mean?",
      "warning-kpc-variant-meropenem-restored"),
 ]

@@ -628,7 +628,7 @@ def _match(run: _Run) -> _Matched:
         avoid_citations=frozenset(c for rule in avoid_rules for c in rule.citations),
         statements=tuple(
             (st, st.applies.agents_any, st.kind in ("monitoring", "icu_note")) for st in kn.statements.values()
-            if st.kind not in ("disclaimer", "missing_data", "background") and st.id not in CODE_FIRED_STATEMENTS
+            if st.kind not in ("disclaimer", "missing_data", "topic_note") and st.id not in CODE_FIRED_STATEMENTS
             and _applies(run, st.applies)
         ),
     )

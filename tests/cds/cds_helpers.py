@@ -9,7 +9,7 @@ from typing import Any
 
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from cre_advisor.cds.codes import LocalCode, LocalCodes
+from cre_advisor.fhir.codes import LocalCode, LocalCodes
 from cre_advisor.cds.config import CdsConfig
 from cre_advisor.security.client_tokens import TrustedClient
 

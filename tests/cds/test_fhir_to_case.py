@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from cds_helpers import LAB
-from cre_advisor.cds.codes import LocalCode, LocalCodes, agent_from_name, shipped_code_maps
-from cre_advisor.fhir import FhirRecord, case_from_fhir, draft_order, parse_resource
+from cre_advisor.fhir.codes import LocalCode, LocalCodes, agent_from_name, shipped_code_maps
+from cre_advisor.fhir.reader import FhirRecord, case_from_fhir, draft_order, parse_resource
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"

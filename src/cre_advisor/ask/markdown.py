@@ -14,6 +14,7 @@ from cre_advisor.render.view import AUDIENCES, review_banner
 KIND_LABELS = {
     "statement": "statement", "dose_table": "dose table", "regimen": "regimen row", "avoid_rule": "avoid rule",
     "agent": "agent", "combination": "last-resort rule", "reference": "reference title",
+    "tool": "about this tool",
 }
 STATUS_LABELS = {
     "submitted": "submitted, pending review by your advisory board",
@@ -21,6 +22,7 @@ STATUS_LABELS = {
     "changes_requested": "changes requested by your advisory board",
     "approved": "approved by your advisory board",
 }
+UNREVIEWED = {"reference": "a cited source, not reviewed content", "tool": "a fact about this tool, not clinical content"}
 ONLY_FROM_KNOWLEDGE = ("Answers come only from this tool's cited knowledge base; it does not write new medical text, "
                        "so it says so when a question is outside what it holds.")
 
@@ -53,7 +55,7 @@ def to_markdown(answer: Answer, knowledge: Knowledge | None = None) -> str:
     if not answer.items:
         out += ["No approved item in the knowledge base answers this question.", ""]
     for item in answer.items:
-        status = STATUS_LABELS[item.review_status] if item.review_status else "a cited source, not reviewed content"
+        status = STATUS_LABELS[item.review_status] if item.review_status else UNREVIEWED[item.kind]
         out += [f"### {item.rank}. {item.title}", "", f"*{KIND_LABELS[item.kind]} `{item.id}`; review: {status}.*", ""]
         out += [f"- {cited(line)}" for line in item.lines] + [""]
     if answer.left_out_unapproved:

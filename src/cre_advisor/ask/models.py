@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.recommendation import Review
 
-ItemKind = Literal["statement", "dose_table", "regimen", "avoid_rule", "agent", "combination", "reference"]
+ItemKind = Literal["statement", "dose_table", "regimen", "avoid_rule", "agent", "combination", "reference", "tool"]
 
 
 class _Out(BaseModel):
@@ -33,7 +33,7 @@ class AnswerItem(_Out):
     title: str
     lines: list[CitedLine]
     review_status: Literal["submitted", "under_review", "changes_requested", "approved"] | None = Field(
-        description="The item's review state; null for a reference, which is a source, not reviewed content."
+        description="The item's review state; null for a reference (a source) or a fact about the tool itself, neither of which is reviewed content."
     )
     updated: str | None
     score: float = Field(description="Retrieval score after weighting (higher is closer).")

@@ -35,7 +35,7 @@ SITE_LABELS = {
 PROFILE_LABELS = {"idsa-2024": "IDSA 2024", "escmid-2022": "ESCMID 2022"}
 KIND_LABELS = {
     "warning": "warning", "monitoring": "monitoring", "icu_note": "ICU note", "site_note": "site note",
-    "pitfall": "pitfall", "disclaimer": "disclaimer", "missing_data": "missing data", "background": "background",
+    "pitfall": "pitfall", "disclaimer": "disclaimer", "missing_data": "missing data", "topic_note": "topic note",
 }
 NO_DOSES_FOR_PATIENTS = "Doses are worked out by the care team and are not shown in this view."
 ROUTE_WORDS = {"IV": "intravenous", "PO": "oral", "IM": "intramuscular"}
@@ -77,15 +77,19 @@ class Passage:
 
 
 def build_passages(knowledge: Knowledge) -> list[Passage]:
-    """Every item the index holds, in a stable order."""
+    """Every item the index holds, in a stable order, then the passages about the tool itself."""
+    from cre_advisor.ask.tool import tool_passages  # tool.py builds on this module's Passage
+
+    dose_tables = [_dose_table(knowledge, d) for d in knowledge.dosing.agents.values()]
     return [
         *(_statement(s) for s in knowledge.statements.values() if s.kind != "disclaimer"),
-        *(_dose_table(knowledge, d) for d in knowledge.dosing.agents.values()),
+        *dose_tables,
         *(_regimen(knowledge, r) for r in knowledge.regimens),
         *(_avoid(knowledge, a) for a in knowledge.avoid_rules),
         *(_agent(a) for a in knowledge.agents.values()),
         _combination(knowledge, knowledge.combination),
         *(_reference(r) for r in knowledge.references.values()),
+        *tool_passages(knowledge, dose_tables),
     ]
 
 

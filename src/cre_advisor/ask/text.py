@@ -74,6 +74,10 @@ class Lexicon:
             for phrase in expansion.exact:
                 self._add(phrase, term, exact=True)
         self._add_organisms(knowledge)
+        for other in vocabulary.other_agents:
+            term = Term("outside", other.name, reason=f"{other.name}: not an agent in this knowledge base.")
+            for phrase in (other.name, *other.terms):
+                self._add(phrase, term, exact=False)
         for outside in vocabulary.outside:
             term = Term("outside", outside.terms[0], reason=outside.reason)
             for phrase in outside.terms:
@@ -82,15 +86,19 @@ class Lexicon:
             [(p, True) for p in self._exact_patterns] + [(p, False) for p in self._loose_patterns],
             key=lambda item: (-len(item[0]), item[0]),
         )
-        alternatives = [re.escape(p) if exact else f"(?i:{_flexible(p)}(?:e?s)?)" for p, exact in phrases]
+        alternatives = [re.escape(p) if exact else f"(?i:{_flexible(p)}{_plural(p)})" for p, exact in phrases]
         self._pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])")
 
     def _add_agents(self, knowledge: Knowledge, vocabulary: Vocabulary) -> None:
-        """Each agent by id, name and synonym; each drug class name as all its agents."""
+        """Each agent by id, name, synonym and ward shorthand; each drug class name as all its agents."""
         exact_abbreviations = set(vocabulary.exact_abbreviations)
+        unknown = sorted(set(vocabulary.agent_shorthand) - set(knowledge.agents))
+        if unknown:
+            raise ValueError(f"vocabulary.yaml agent_shorthand: no agent with id {', '.join(unknown)}")
         for agent in knowledge.agents.values():
             term = Term("agent", agent.name, (agent_token(agent.id), *agent.id.split("-")), (agent.id,))
-            for name in _agent_names(agent.id, agent.name, agent.synonyms):
+            names = [*_agent_names(agent.id, agent.name, agent.synonyms), *vocabulary.agent_shorthand.get(agent.id, ())]
+            for name in dict.fromkeys(names):
                 self._add(name, term, exact=name in exact_abbreviations)
         for drug_class, phrases in vocabulary.drug_classes.items():
             members = tuple(a.id for a in knowledge.agents.values() if a.drug_class == drug_class)
@@ -169,6 +177,11 @@ def _agent_names(agent_id: str, name: str, synonyms: Iterable[str]) -> list[str]
     if bracketed:
         names += [_PARENTHESES.sub("", name), bracketed.group(1)]
     return list(dict.fromkeys(names))
+
+
+def _plural(phrase: str) -> str:
+    """The plural ending a phrase may take: "-es" only after s, x, z, ch or sh ("hives" is not "HIV"+"es")."""
+    return "(?:es)?" if re.search(r"(?:[sxz]|[cs]h)$", phrase, re.I) else "s?"
 
 
 def _loose_key(phrase: str) -> str:

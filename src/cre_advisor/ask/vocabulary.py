@@ -17,7 +17,7 @@ from cre_advisor.knowledge.schema import Group, SiteName
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
 
-TermKind = Literal["site", "mechanism", "renal", "topic", "choice", "dose", "profile", "source"]
+TermKind = Literal["site", "mechanism", "renal", "topic", "choice", "dose", "profile", "source", "tool", "word"]
 
 
 class _Data(BaseModel):
@@ -43,10 +43,20 @@ class Outside(_Data):
     terms: tuple[str, ...] = Field(min_length=1)
 
 
+class OtherAgent(_Data):
+    """A drug the knowledge base does not hold, with the stems and brands it is typed as."""
+
+    name: str
+    terms: tuple[str, ...] = ()
+
+
 class Vocabulary(_Data):
     version: str
     expansions: tuple[Expansion, ...]
+    agent_shorthand: dict[str, tuple[str, ...]] = Field(
+        description="Knowledge-base agent id -> the stems, ward shorthand and extra brands typed for it.")
     exact_abbreviations: tuple[str, ...]
+    other_agents: tuple[OtherAgent, ...]
     drug_classes: dict[str, tuple[str, ...]]
     drug_suffixes: tuple[str, ...]
     drug_prefixes: tuple[str, ...]

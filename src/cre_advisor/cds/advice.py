@@ -14,10 +14,10 @@ from typing import Any
 
 from cre_advisor.case import Case
 from cre_advisor.cds import cards
-from cre_advisor.cds.codes import CodeMaps
+from cre_advisor.fhir.codes import CodeMaps
 from cre_advisor.cds.orders import OrderFinding, assess_order
 from cre_advisor.cds.services import Service
-from cre_advisor.fhir import (
+from cre_advisor.fhir.reader import (
     FhirRecord,
     case_from_fhir,
     draft_order,

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cre_advisor.cds.codes import CodeMaps
+from cre_advisor.fhir.codes import CodeMaps
 from cre_advisor.cds.config import card_settings
 from cre_advisor.cds.orders import OrderFinding
-from cre_advisor.fhir import FhirCase
+from cre_advisor.fhir.reader import FhirCase
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.recommendation import Option, Recommendation, RegimenItem
 from cre_advisor.render.citations import CitationIndex, marker_text

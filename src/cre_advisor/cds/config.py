@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cre_advisor.cds.codes import LocalCodes
+from cre_advisor.fhir.codes import LocalCodes
 from cre_advisor.security.client_tokens import TrustedClient
 
 CONFIG_ENV = "CRE_ADVISOR_CDS_CONFIG"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cre_advisor.fhir import DraftOrder
+from cre_advisor.fhir.reader import DraftOrder
 from cre_advisor.microbiology import SusceptibilityReading, format_mic
 from cre_advisor.recommendation import Option, Recommendation, RegimenItem
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from cre_advisor.cds.codes import CodeMaps, shipped_code_maps
+from cre_advisor.fhir.codes import CodeMaps, shipped_code_maps
 from cre_advisor.cds.config import CdsConfig, load_cds_config
 from cre_advisor.security.client_tokens import ClientTokenVerifier
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cre_advisor.cds.codes import shipped_code_maps
+from cre_advisor.fhir.codes import shipped_code_maps
 
 PATIENT = "{{context.patientId}}"
 

@@ -126,8 +126,8 @@ REQUIRED_STATEMENTS = CODE_FIRED_STATEMENTS | {"disclaimer", "pregnancy-tetracyc
 
 
 class Statement(Item):
-    kind: Literal["warning", "monitoring", "icu_note", "site_note", "pitfall", "disclaimer", "missing_data", "background"]
-    """'background': knowledge the follow-up box answers from; never added to a plan by itself."""
+    kind: Literal["warning", "monitoring", "icu_note", "site_note", "pitfall", "disclaimer", "missing_data", "topic_note"] = Field(
+        description="'topic_note': answered on request (follow-up questions), never fired into a plan.")
     applies: Applies = Applies()
     text: dict[Audience, str] = Field(description="clinician text is required; others fall back to it.")
     topic: str | None = None

@@ -26,7 +26,7 @@ from cre_advisor.cds.advice import advise
 from cre_advisor.cds.prefetch import PrefetchFailed, gather_prefetch
 from cre_advisor.cds.runtime import CdsRuntime
 from cre_advisor.cds.services import SERVICES, Service, prefetch_templates
-from cre_advisor.fhir import FhirInputError
+from cre_advisor.fhir.reader import FhirInputError
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
 from cre_advisor.store.cds_feedback import Feedback, record_cards, record_feedback

@@ -1,7 +1,7 @@
 """Code maps for reading an EHR's FHIR data: codes.yaml, plus a hospital's own local codes.
 
 The maps translate codes (LOINC, SNOMED CT, RxNorm, ICD-10-CM, a laboratory's local system)
-into the words of the Case contract. They decide nothing clinical; `cre_advisor.fhir` uses
+into the words of the Case contract. They decide nothing clinical; `cre_advisor.fhir.reader` uses
 them, and `medication_agent` falls back to names when a code is not known.
 """
 

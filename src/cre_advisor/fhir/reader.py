@@ -1,8 +1,8 @@
-"""FHIR R4 resources -> Case: the CDS Hooks door's reader of an EHR's record.
+"""FHIR R4 resources -> Case: the reader of an EHR's record (CDS Hooks door, audit readers).
 
 Resources are parsed with the `fhir.resources.R4B` models (R4 and R4B share these resources;
 the package's default R5 models reject R4 MedicationRequests), then read with the code maps
-of `cre_advisor.cds.codes`. What the record does not say stays unsaid: it becomes a
+of `cre_advisor.fhir.codes`. What the record does not say stays unsaid: it becomes a
 `missing_data` line, and the infection site and severity, which FHIR rarely states plainly,
 are taken only from Condition codes, else listed in `needs` for the card to ask. Nothing here
 chooses a drug or a dose; the engine does.
@@ -28,7 +28,7 @@ from fhir.resources.R4B.quantity import Quantity
 from pydantic import ValidationError
 
 from cre_advisor.case import Allergy, Case, Isolate
-from cre_advisor.cds.codes import CodeMaps, agent_from_name, key
+from cre_advisor.fhir.codes import CodeMaps, agent_from_name, key
 from cre_advisor.knowledge.loader import OutOfScopeOrganism, default_knowledge
 from cre_advisor.microbiology import read_susceptibility, resistant_carbapenems
 
