@@ -198,7 +198,11 @@ def recommend(
 def classify_site(run: _Run) -> None:
     """Any urinary infection in an adult man is complicated (IDSA 2024): his "cystitis" is read with the
     complicated-UTI tables, and the answer says so, as single-dose and bladder-only agents do not suffice."""
-    if run.site != Site.cystitis or run.case.patient.sex is not Sex.male:
+    if run.site != Site.cystitis:
+        return
+    if run.case.patient.sex is None:
+        run.add(run.missing, "Sex: a urinary tract infection in a man is complicated, and would be treated as such.")
+    if run.case.patient.sex is not Sex.male:
         return
     run.site = Site.urinary_complicated.value
     statement = run.kn.statements["site-male-cystitis-is-cuti"]
