@@ -41,7 +41,7 @@ ENZYME_SETS: tuple[list[str] | None, ...] = (
 SITES = ("bloodstream", "intra_abdominal", "urinary_complicated", "cystitis", "pneumonia",
          "skin_soft_tissue", "bone_joint", "cns", "other")
 SEVERITIES = ("septic_shock", "severe", "non_severe")
-ALLERGY_CLASSES = ("penicillins", "cephalosporins", "carbapenems", "monobactams", "aminoglycosides",
+ALLERGY_CLASSES = ("beta-lactams", "penicillins", "cephalosporins", "carbapenems", "monobactams", "aminoglycosides",
                    "polymyxins", "tetracyclines", "fluoroquinolones", "sulfonamides")
 
 # (highest MIC that is S in both EUCAST and CLSI, lowest MIC that is R in both), mg/L.

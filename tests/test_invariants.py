@@ -50,6 +50,8 @@ CLASS_MEMBERS = {
     "sulfonamides": {"trimethoprim-sulfamethoxazole"},
     "nitroimidazoles": {"metronidazole"},
 }
+CLASS_MEMBERS["beta-lactams"] = (CLASS_MEMBERS["carbapenems"] | CLASS_MEMBERS["cephalosporins"]
+                                 | CLASS_MEMBERS["monobactams"] | CLASS_MEMBERS["penicillins"])
 MORGANELLACEAE = ("Proteus", "Morganella", "Providencia")
 ANAEROBE_ONLY = {"metronidazole"}
 

@@ -511,7 +511,7 @@ def _by_breakpoint_section(run: _Run, agents: list[str]) -> dict[str, list[str]]
 
 def _section_name(citation: str) -> str:
     ref, _, locator = citation.partition(":")
-    return f"breakpoints {ref}, {locator}" if locator else f"breakpoints {ref}"
+    return f"breakpoint section {locator}, {ref}" if locator else f"breakpoints {ref}"
 
 
 def _kpc_variant_pattern(run: _Run) -> bool:
@@ -730,7 +730,8 @@ def _activity_problem(run: _Run, agent: str, *, required: bool) -> str | None:
 def _judge_activity(run: _Run, agent: str, required: bool) -> str | None:
     result = run.reading.get(agent)
     if result is not None and result.active is True:
-        fallback = run.kn.breakpoint_tables.fallback_for(run.case.isolate.breakpoints)
+        tables = run.kn.breakpoint_tables
+        fallback = tables.fallback_for(tables.resolve(run.case.isolate.breakpoints))
         if fallback is not None and result.table == fallback.label:
             run.cautions.setdefault(agent, []).append(
                 f"{agent} counts as susceptible by the {fallback.title} (a labelled fallback: the case's table has "
