@@ -50,6 +50,7 @@ EVIDENCE_LABELS = {
     "R": "published study [R]",
     "S": "secondary source only [S]",
 }
+EVIDENCE_ORDER = "PHRS"  # strongest first
 NORMAL_CRCL_ML_MIN = 90.0  # the band holding this clearance gives the normal-function dose
 KIDNEY_FAILURE_CRCL_ML_MIN = 15.0  # kidney failure (end-stage renal disease): CrCl below this, or renal replacement
 SITE_VARIANTS = {"cystitis": "cystitis", "cns": "meningitis"}
@@ -398,58 +399,49 @@ def _first_dose_text(amount: float | None, high: float | None, row: DoseRow, cho
     return f"{text} {_infusion_text(row.infusion_h)}" if row.infusion_h is not None else text
 
 
+def _first_dose_fields(pick: _Pick, chosen: Variant, dosing: AgentDosing, first: tuple[float | None, float | None],
+                       shown: DoseRow, then: str, evidence: str) -> dict[str, Any]:
+    """A first dose only (no interval), then what follows it: the pharmacist's part or the per-band doses."""
+    amount, high = first
+    timings = sorted({row.timing for row in (pick.row, *pick.options) if row.timing})
+    timing = f", {' '.join(timings)}" if timings else ""
+    return {
+        "dose": f"{_first_dose_text(amount, high, shown, chosen)}{timing}; then {then}",
+        "dose_mg": _round(amount),
+        "dose_mg_max": _round(high),
+        "interval_h": None,
+        "infusion_h": shown.infusion_h if amount is not None else None,
+        "loading_dose_mg": None,
+        "citations": _citations(pick, chosen, dosing, (False, False, False, False)),
+        "monitoring": dosing.monitoring,
+        "not_recommended": False,
+        "individualise": bool(pick.row.individualise and not pick.options),
+        "evidence": EVIDENCE_LABELS[evidence],
+    }
+
+
 def _first_dose_then_individualise(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | None) -> _Dose:
     """A row with no sourced maintenance dose: its first dose (or the normal-function one), then the pharmacist."""
     row = pick.row
-    normal = _normal_row(chosen)
     if row.first_dose_mg is not None:
-        amount, high, shown = row.first_dose_mg, None, row
+        first, shown = (row.first_dose_mg, None), row
     else:
-        (amount, high), shown = _first_amount(normal, chosen, weight), normal
-    timing = f", {row.timing}" if row.timing else ""
-    text = (f"{_first_dose_text(amount, high, shown, chosen)}{timing}; then {INDIVIDUALISE} the maintenance dose: "
-            f"{row.individualise}")
-    fields = {
-        "dose": text,
-        "dose_mg": _round(amount),
-        "dose_mg_max": _round(high),
-        "interval_h": None,
-        "infusion_h": shown.infusion_h if amount is not None else None,
-        "loading_dose_mg": None,
-        "citations": _citations(pick, chosen, dosing, (False, False, False, False)),
-        "monitoring": dosing.monitoring,
-        "not_recommended": False,
-        "individualise": True,
-        "evidence": EVIDENCE_LABELS[row.evidence],
-    }
-    return _Dose(fields, row.notes, False, True)
+        shown = _normal_row(chosen)
+        first = _first_amount(shown, chosen, weight)
+    then = f"{INDIVIDUALISE} the maintenance dose: {row.individualise}"
+    return _Dose(_first_dose_fields(pick, chosen, dosing, first, shown, then, row.evidence), row.notes, False, True)
 
 
 def _options_dose(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | None) -> _Dose:
-    """Rows chosen by a value not given: one first dose, then each row's dose, and the question to ask."""
+    """Rows chosen by a value not given: one first dose (theirs if they agree, else the normal-function one),
+    then each row's dose; the note asks for the value."""
     firsts = {_first_amount(row, chosen, weight) for row in pick.options}
     shown = pick.options[0] if len(firsts) == 1 else _normal_row(chosen)
-    amount, high = next(iter(firsts)) if len(firsts) == 1 else _first_amount(shown, chosen, weight)
+    first = next(iter(firsts)) if len(firsts) == 1 else _first_amount(shown, chosen, weight)
     listed = tuple(f"{row.band}: {_regimen_summary(row, chosen)}" for row in pick.options)
-    timings = {row.timing for row in pick.options if row.timing}
-    timing = f", {' '.join(sorted(timings))}" if timings else ""
-    text = f"{_first_dose_text(amount, high, shown, chosen)}{timing}; then {'; '.join(listed)}"
-    fields = {
-        "dose": text,
-        "dose_mg": _round(amount),
-        "dose_mg_max": _round(high),
-        "interval_h": None,
-        "infusion_h": shown.infusion_h if amount is not None else None,
-        "loading_dose_mg": None,
-        "citations": _citations(pick, chosen, dosing, (False, False, False, False)),
-        "monitoring": dosing.monitoring,
-        "not_recommended": False,
-        "individualise": False,
-        "evidence": EVIDENCE_LABELS[min(row.evidence for row in pick.options)],
-        "dose_options": listed,
-    }
-    notes = tuple(n for row in pick.options for n in row.notes)
-    return _Dose(fields, notes, False, False)
+    weakest = max((row.evidence for row in pick.options), key=EVIDENCE_ORDER.index)
+    fields = _first_dose_fields(pick, chosen, dosing, first, shown, "; ".join(listed), weakest)
+    return _Dose({**fields, "dose_options": listed}, tuple(n for row in pick.options for n in row.notes), False, False)
 
 
 def _citations(pick: _Pick, chosen: Variant, dosing: AgentDosing,
