@@ -145,9 +145,11 @@ BANDS: dict[str, list[tuple[float, float | None, float | None]]] = {
 }
 EDGES = {CZA: (5.5, 15.5, 30.5, 50.0), MEV: (15, 30, 50), IMR: (15, 30, 60, 90), FDC: (15, 30, 60, 120)}
 HD_DOSES = {CZA: {(940, 24), (940, 48)}, MEV: {(1000, 12)}, IMR: {(500, 6)}, FDC: {(750, 12)}}
-# On haemodialysis the CZA band depends on residual function (label: q24h at 6-15, q48h at <= 5):
-# leaving the number to the pharmacist, with that text, is an acceptable answer.
-HD_INDIVIDUALISED = {CZA}
+# On haemodialysis the CZA band depends on the residual clearance (label: q24h at 6-15, q48h at <= 5):
+# without one, the first dose (0.94 g, the same in both bands) and both bands are given.
+HD_BY_RESIDUAL = {CZA}
+# With creatinine unstable, full doses for the first 48 h (Crass 2019): the normal-function band.
+NORMAL_CRCL = 90
 
 
 def band_dose(agent: str, crcl: float) -> tuple[float | None, float | None]:
@@ -403,7 +405,9 @@ def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
                 continue
             got = (item["dose_mg"], item["interval_h"])
             if mode == "intermittent_hemodialysis":
-                if agent in HD_INDIVIDUALISED and item["dose_mg"] is None and "0.94" in " ".join([item["dose"], *item.get("notes", [])]):
+                if agent in HD_BY_RESIDUAL and item["interval_h"] is None:
+                    if item["dose_mg"] != 940 or len(item.get("dose_options", ())) != 2:
+                        raise Violation(f"{agent} on haemodialysis without residual CrCl: {item['dose']!r}")
                     continue
                 if not any(_same(got, want) for want in HD_DOSES[agent]):
                     raise Violation(f"{agent} on haemodialysis {got}, expected one of {sorted(HD_DOSES[agent])}")
@@ -420,6 +424,8 @@ def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
                 if not exact and min(abs(crcl - e) for e in EDGES[agent]) < 1.0:
                     continue  # an estimate this close to a band edge is left to the vignettes
                 want = band_dose(agent, crcl)
+                if patient.get("creatinine_unstable") and want != (None, None):
+                    want = band_dose(agent, max(crcl, NORMAL_CRCL))
                 if want == (None, None):
                     raise Violation(f"{agent} offered at CrCl {crcl:.1f} without dialysis (label: not recommended below 15)")
                 if not _same(got, want):

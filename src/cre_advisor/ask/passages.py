@@ -140,7 +140,7 @@ def _dose_table(knowledge: Knowledge, dosing: AgentDosing) -> Passage:
     modes = []
     for variant_name, variant in dosing.variants.items():
         modes.append(variant_name.replace("_", " "))
-        if variant.hemodialysis is not None:
+        if variant.hemodialysis is not None or variant.hemodialysis_by_residual_crcl:
             modes.append("intermittent haemodialysis dialysis")
         if variant.crrt:
             modes.append("CRRT continuous renal replacement effluent")

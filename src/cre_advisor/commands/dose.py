@@ -54,7 +54,9 @@ def _checked(value: float | None, field: str, option: str) -> float | None:
 
 def dose_command(
     agent: Annotated[str, typer.Argument(help="Agent name, abbreviation or brand, e.g. CZA, cefiderocol, Zemdri.")],
-    crcl: Annotated[float | None, typer.Option("--crcl", help="Creatinine clearance in mL/min (measured or already calculated).")] = None,
+    crcl: Annotated[float | None, typer.Option(
+        "--crcl", help="Creatinine clearance in mL/min (measured or already calculated); with --rrt "
+                       "intermittent_hemodialysis, the residual clearance some labels band by.")] = None,
     age: Annotated[float | None, typer.Option("--age", help="Age in years (adults only).")] = None,
     sex: Annotated[Sex | None, typer.Option("--sex", help="female or male.")] = None,
     weight_kg: Annotated[float | None, typer.Option("--weight-kg", help="Actual body weight in kg.")] = None,
@@ -102,10 +104,12 @@ def dose_command(
         renal_replacement=rrt,
         crrt_effluent_l_h=_checked(effluent_l_h, "crrt_effluent_l_h", "--effluent-l-h"),
     )
+    residual = crcl if rrt is RenalReplacement.intermittent_hemodialysis else None
     try:
         result = dose_for(
             agent_id, renal=renal, site=site.value if site else None, variant=variant, knowledge=knowledge,
             child_pugh=child_pugh.value if child_pugh else None, route=route.value if route else None,
+            creatinine_unstable=unstable, residual_crcl_ml_min=residual,
         )
     except ValueError as exc:
         fail(f"{'--route' if 'route' in str(exc) else '--variant'}: {exc}")
@@ -129,9 +133,12 @@ def _print(result: DoseResult, renal: RenalAssessment, name: str) -> None:
     table.add_column(style="dim", no_wrap=True)
     table.add_column(overflow="fold")
     table.add_row("band", result.band)
+    if result.evidence:
+        table.add_row("evidence", result.evidence)
     table.add_row("adjusted for", result.adjusted_for)
     table.add_row("renal", renal.summary)
-    for label, items in (("flags", renal.flags), ("missing", renal.missing), ("notes", result.notes),
+    for label, items in (("by band", result.dose_options), ("flags", renal.flags), ("missing", renal.missing),
+                         ("notes", result.notes),
                          ("monitoring", result.monitoring)):
         if items:
             table.add_row(label, "\n".join(f"- {item}" for item in items))
