@@ -2,7 +2,8 @@
 
 Bad input is never a 500. FastAPI answers body and parameter errors (including malformed JSON
 and out-of-scope organisms, which the Case models refuse) with 422 and the field's location;
-here they are sent without echoing the input back (it may hold patient data, and text a
+here they are sent in clinical words (`cre_advisor.input_words`, shared with the form and the
+command line), without echoing the input back (it may hold patient data, and text a
 client sent is not always encodable) and with every non-ASCII character escaped. A ValueError
 the engine raises for a case the models accepted gets the same shape. A browser asking for a
 missing page gets HTML, a script gets JSON.
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from cre_advisor.input_words import problem
 from cre_advisor.web.templating import render_page
 
 API_PREFIXES = ("/v1/", "/cds-services", "/healthz", "/openapi", "/docs")
@@ -41,10 +43,14 @@ def _wants_html(request: Request) -> bool:
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
-    detail = [
-        {key: error[key] for key in ("type", "loc", "msg", "ctx") if key in error}
-        for error in exc.errors()
-    ]
+    """FastAPI's 422 shape, with `loc` ending at the field to change and `msg` in clinical words."""
+    detail = []
+    for error in exc.errors():
+        found = problem(error, drop=())
+        detail.append({
+            "type": error["type"], "loc": list(found.path), "msg": found.line, "field": found.field,
+            **({"ctx": error["ctx"]} if "ctx" in error else {}),
+        })
     return SafeJSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
 
 
