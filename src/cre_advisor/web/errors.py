@@ -18,9 +18,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from cre_advisor.input_words import problem
+from cre_advisor.input_words import field_path, problem, problems
 from cre_advisor.web.templating import render_page
 
 API_PREFIXES = ("/v1/", "/cds-services", "/healthz", "/openapi", "/docs")
@@ -46,9 +47,9 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> R
     """FastAPI's 422 shape, with `loc` ending at the field to change and `msg` in clinical words."""
     detail = []
     for error in exc.errors():
-        found = problem(error, drop=())
+        found = problem(error)  # its path without FastAPI's leading "body", as the other doors print it
         detail.append({
-            "type": error["type"], "loc": list(found.path), "msg": found.line, "field": found.field,
+            "type": error["type"], "loc": list(field_path(error, drop=())), "msg": found.line, "field": found.field,
             **({"ctx": error["ctx"]} if "ctx" in error else {}),
         })
     return SafeJSONResponse(status_code=422, content={"detail": jsonable_encoder(detail)})
@@ -66,6 +67,15 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return SafeJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+async def _model_error(request: Request, exc: ValidationError) -> Response:
+    """A case refused after the request was read (a saved case from before a check was added): 422, not 500."""
+    message = "the case does not pass the input checks: " + "; ".join(p.line for p in problems(exc.errors()))
+    if _wants_html(request):
+        return render_page(request, "error.html", {"status": 422, "message": message}, 422)
+    return unprocessable(message)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ValidationError, _model_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

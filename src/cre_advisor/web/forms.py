@@ -298,13 +298,21 @@ def case_from_form(state: FormState) -> Case:
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            found = problem(error, drop=())
-            errors.setdefault(field_for(found.path, allergy_rows), found.message)
+        for name, message in form_errors(exc, allergy_rows).items():
+            errors.setdefault(name, message)  # the form's own reading of a field comes first
         raise FormErrors(FormState(state.values, errors)) from None
     if errors:
         raise FormErrors(FormState(state.values, errors))
     return case
+
+
+def form_errors(exc: ValidationError, allergy_rows: Sequence[int] = ()) -> dict[str, str]:
+    """Each Case validation error in clinical words (`input_words`), on the form field it belongs to."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        found = problem(error, drop=())
+        errors.setdefault(field_for(found.path, allergy_rows), found.message)
+    return errors
 
 
 def field_for(loc: Sequence[str | int], allergy_rows: Sequence[int] = ()) -> str:
