@@ -24,7 +24,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from cre_advisor import input_words as words
+from cre_advisor.input_words import (
+    CREATININE_TWICE,
+    EFFLUENT_ONLY_CRRT,
+    ENTER_ORGANISM,
+    INCREMENT_TWICE,
+    PREGNANT_MALE,
+    SHARE_RANGE,
+    SUSCEPTIBILITY_EMPTY,
+    VENTILATOR_NOT_PNEUMONIA,
+    shares_too_large,
+)
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 from cre_advisor.mic_values import parse_mic
 
@@ -274,11 +284,11 @@ class Patient(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Patient:
         if self.serum_creatinine_mg_dl is not None and self.serum_creatinine_umol_l is not None:
-            raise input_conflict(words.CREATININE_TWICE, "serum_creatinine_mg_dl")
+            raise input_conflict(CREATININE_TWICE, "serum_creatinine_mg_dl")
         if self.crrt_effluent_l_h is not None and self.renal_replacement is not RenalReplacement.crrt:
-            raise input_conflict(words.EFFLUENT_ONLY_CRRT, "crrt_effluent_l_h")
+            raise input_conflict(EFFLUENT_ONLY_CRRT, "crrt_effluent_l_h")
         if self.pregnant and self.sex is Sex.male:
-            raise input_conflict(words.PREGNANT_MALE, "pregnant")
+            raise input_conflict(PREGNANT_MALE, "pregnant")
         return self
 
 
@@ -305,9 +315,9 @@ class Infection(_Model):
     @model_validator(mode="after")
     def _one_score(self) -> Infection:
         if self.increment_cpe is not None and self.increment_cpe_score is not None:
-            raise input_conflict(words.INCREMENT_TWICE, "increment_cpe_score")
+            raise input_conflict(INCREMENT_TWICE, "increment_cpe_score")
         if self.ventilator_associated and self.site is not Site.pneumonia:
-            raise input_conflict(words.VENTILATOR_NOT_PNEUMONIA, "ventilator_associated")
+            raise input_conflict(VENTILATOR_NOT_PNEUMONIA, "ventilator_associated")
         return self
 
 
@@ -332,7 +342,7 @@ class SusceptibilityResult(_Model):
     @model_validator(mode="after")
     def _something(self) -> SusceptibilityResult:
         if self.mic_mg_l is None and self.interpretation is None:
-            raise ValueError(words.SUSCEPTIBILITY_EMPTY)
+            raise ValueError(SUSCEPTIBILITY_EMPTY)
         return self
 
 
@@ -340,7 +350,7 @@ def _normalise_organism(value: object) -> object:
     if not isinstance(value, str):
         return value
     if not value.strip():
-        raise ValueError(words.ENTER_ORGANISM)
+        raise ValueError(ENTER_ORGANISM)
     return _organism_name(default_knowledge(), value)
 
 
@@ -390,9 +400,9 @@ class Context(_Model):
         dist = self.local_carbapenemase_distribution
         if dist is not None:
             if not dist or any(not 0 <= v <= 1 for v in dist.values()):
-                raise input_conflict(words.SHARE_RANGE, "local_carbapenemase_distribution")
+                raise input_conflict(SHARE_RANGE, "local_carbapenemase_distribution")
             if sum(dist.values()) > 1.0001:
-                raise input_conflict(words.shares_too_large(sum(dist.values())), "local_carbapenemase_distribution")
+                raise input_conflict(shares_too_large(sum(dist.values())), "local_carbapenemase_distribution")
         return self
 
 

@@ -16,10 +16,10 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from cre_advisor import input_words as words
 from cre_advisor.case import PLAUSIBLE, RenalReplacement, Sex, Site
 from cre_advisor.commands.common import fail
 from cre_advisor.dosing import DoseResult, dose_for
+from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, EFFLUENT_ONLY_CRRT, problem
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.patient import RenalAssessment, assess_renal_values
 
@@ -55,7 +55,7 @@ def _checked(value: float | None, field: str, option: str) -> float | None:
     try:
         _ADAPTERS[field].validate_python(value)
     except ValidationError as exc:
-        fail(f"{option}: {words.problem({**exc.errors()[0], 'loc': (field,)}).message}")
+        fail(f"{option}: {problem({**exc.errors()[0], 'loc': (field,)}).message}")
     return value
 
 
@@ -90,11 +90,11 @@ def dose_command(
     if agent_id not in knowledge.dosing.agents:
         fail(f"AGENT: no dose table for '{agent_id}'; dosed agents: {', '.join(knowledge.dosing.agents)}")
     if crcl is not None and (scr_mg_dl is not None or scr_umol_l is not None):
-        fail(f"--crcl: {words.CLEARANCE_AND_CREATININE} (--crcl or --scr-mg-dl/--scr-umol-l)")
+        fail(f"--crcl: {CLEARANCE_AND_CREATININE} (--crcl or --scr-mg-dl/--scr-umol-l)")
     if scr_mg_dl is not None and scr_umol_l is not None:
-        fail(f"--scr-mg-dl/--scr-umol-l: {words.CREATININE_TWICE}")
+        fail(f"--scr-mg-dl/--scr-umol-l: {CREATININE_TWICE}")
     if effluent_l_h is not None and rrt is not RenalReplacement.crrt:
-        fail(f"--effluent-l-h: {words.EFFLUENT_ONLY_CRRT} (--rrt crrt)")
+        fail(f"--effluent-l-h: {EFFLUENT_ONLY_CRRT} (--rrt crrt)")
 
     renal = assess_renal_values(
         age_years=_checked(age, "age_years", "--age"),

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import SQLAlchemyError
 
-from cre_advisor import input_words as words
 from cre_advisor.case import (
     AgeYears,
     AgentId,
@@ -29,8 +28,9 @@ from cre_advisor.case import (
     WeightKg,
     input_conflict,
 )
+from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, EFFLUENT_ONLY_CRRT
 from cre_advisor.knowledge.loader import default_knowledge
-from cre_advisor.microbiology import parse_mic
+from cre_advisor.mic_values import parse_mic
 from cre_advisor.recommendation import Recommendation
 from cre_advisor.store.saved_cases import ID_PATTERN, load_case, save_case
 from cre_advisor.web import services
@@ -71,11 +71,11 @@ class DoseRequest(BaseModel):
     @model_validator(mode="after")
     def _one_renal_input(self) -> DoseRequest:
         if self.crcl_ml_min is not None and (self.serum_creatinine_mg_dl or self.serum_creatinine_umol_l):
-            raise input_conflict(words.CLEARANCE_AND_CREATININE, "crcl_ml_min")
+            raise input_conflict(CLEARANCE_AND_CREATININE, "crcl_ml_min")
         if self.serum_creatinine_mg_dl is not None and self.serum_creatinine_umol_l is not None:
-            raise input_conflict(words.CREATININE_TWICE, "serum_creatinine_mg_dl")
+            raise input_conflict(CREATININE_TWICE, "serum_creatinine_mg_dl")
         if self.crrt_effluent_l_h is not None and self.renal_replacement is not RenalReplacement.crrt:
-            raise input_conflict(words.EFFLUENT_ONLY_CRRT, "crrt_effluent_l_h")
+            raise input_conflict(EFFLUENT_ONLY_CRRT, "crrt_effluent_l_h")
         return self
 
 

@@ -163,7 +163,7 @@ def _number(state: FormState, name: str, errors: dict[str, str], whole: bool = F
     try:
         value = float(raw)
     except ValueError:
-        errors[name] = f"'{state.value(name)}' is not a number."
+        errors[name] = f"Enter a number ('{state.value(name)}' is not one)."
         return None
     if not math.isfinite(value):
         errors[name] = "Enter a finite number."
@@ -213,7 +213,7 @@ def case_from_form(state: FormState) -> Case:
     if creatinine is not None:
         unit = state.value("creatinine_unit")
         if unit not in CREATININE_UNITS:
-            errors["creatinine_unit"] = f"choose one of: {', '.join(CREATININE_UNITS.values())}"
+            errors["creatinine_unit"] = f"Choose one of: {', '.join(CREATININE_UNITS.values())}."
         patient["serum_creatinine_umol_l" if unit == "umol_l" else "serum_creatinine_mg_dl"] = creatinine
     allergy_rows: list[int] = []
     allergies = []
@@ -242,7 +242,7 @@ def case_from_form(state: FormState) -> Case:
     elif mode == "score":
         infection["increment_cpe_score"] = whole("infection.increment_cpe_score")
     elif mode != "none":
-        errors["increment.mode"] = f"choose one of: {', '.join(INCREMENT_MODES)}"
+        errors["increment.mode"] = f"Choose one of: {', '.join(INCREMENT_MODES.values())}."
 
     status = state.value("carbapenemase.status") or "not_tested"
     enzymes = state.values.get("carbapenemase.enzyme") or []
@@ -250,18 +250,18 @@ def case_from_form(state: FormState) -> Case:
     if status == "not_tested":
         carbapenemase = None
         if enzymes:
-            errors["carbapenemase.enzyme"] = "enzymes are ticked but the result says 'not tested yet'"
+            errors["carbapenemase.enzyme"] = "Carbapenemases are ticked but the result says 'not tested yet'."
     elif status == "none_found":
         carbapenemase = []
         if enzymes:
-            errors["carbapenemase.enzyme"] = "enzymes are ticked but the result says 'none found'"
+            errors["carbapenemase.enzyme"] = "Carbapenemases are ticked but the result says 'none found'."
     elif status == "detected":
         carbapenemase = list(enzymes)
         if not enzymes:
-            errors["carbapenemase.enzyme"] = "tick the carbapenemase(s) detected"
+            errors["carbapenemase.enzyme"] = "Tick the carbapenemase(s) detected."
     else:
         carbapenemase = None
-        errors["carbapenemase.status"] = f"choose one of: {', '.join(CARBAPENEMASE_STATUS)}"
+        errors["carbapenemase.status"] = f"Choose one of: {', '.join(CARBAPENEMASE_STATUS.values())}."
 
     susceptibility: dict[str, dict[str, Any]] = {}
     for agent in default_knowledge().agents:
