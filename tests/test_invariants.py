@@ -150,6 +150,7 @@ HD_DOSES = {CZA: {(940, 24), (940, 48)}, MEV: {(1000, 12)}, IMR: {(500, 6)}, FDC
 HD_BY_RESIDUAL = {CZA}
 # With creatinine unstable, full doses for the first 48 h (Crass 2019): the normal-function band.
 NORMAL_CRCL = 90
+CRCL_CEILING = 250.0  # mL/min: issue 12, an estimate above it is capped with a warning (set here, not read from the code)
 
 
 def band_dose(agent: str, crcl: float) -> tuple[float | None, float | None]:
@@ -393,6 +394,10 @@ def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
             if estimate is not None:
                 crcl, basis = estimate
                 exact = False
+                if crcl > CRCL_CEILING:  # issue 12: never used above the ceiling, and the plan says so
+                    if not any(f"above the {CRCL_CEILING:g} mL/min ceiling" in w for w in rec["warnings"]):
+                        raise Violation(f"Cockcroft-Gault CrCl {crcl:.0f} capped without a warning in the plan")
+                    crcl = CRCL_CEILING
                 got = rec["renal"]["crcl_ml_min"]
                 if got is None or abs(got - crcl) > max(0.5, 0.005 * crcl):
                     raise Violation(f"Cockcroft-Gault CrCl {got}, expected {crcl:.1f} (weight basis {basis})")

@@ -16,9 +16,10 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from cre_advisor.case import Patient, RenalReplacement, Sex, Site
+from cre_advisor.case import PLAUSIBLE, RenalReplacement, Sex, Site
 from cre_advisor.commands.common import fail
 from cre_advisor.dosing import DoseResult, dose_for
+from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, EFFLUENT_ONLY_CRRT, problem
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.patient import RenalAssessment, assess_renal_values
 
@@ -40,15 +41,21 @@ class Route(StrEnum):
     PO = "PO"
 
 
+_ADAPTERS = {field: TypeAdapter(limits.number()) for field, limits in PLAUSIBLE.items()}
+
+
 def _checked(value: float | None, field: str, option: str) -> float | None:
-    """A value held to the limits of the Patient field it fills; a bad one exits 2 naming the option."""
+    """A value held to the limits of the Patient field it fills; a bad one exits 2 naming the option.
+
+    The same plausibility limits and words as the JSON, the API and the web form (`case.PLAUSIBLE`);
+    the option parser lets "nan" and "inf" through, this does not.
+    """
     if value is None:
         return None
-    info = Patient.model_fields[field]
     try:
-        TypeAdapter(Annotated[float, *info.metadata]).validate_python(value)
+        _ADAPTERS[field].validate_python(value)
     except ValidationError as exc:
-        fail(f"{option}: {exc.errors()[0]['msg']} (got {value:g})")
+        fail(f"{option}: {problem({**exc.errors()[0], 'loc': (field,)}).message}")
     return value
 
 
@@ -85,11 +92,11 @@ def dose_command(
     if agent_id not in knowledge.dosing.agents:
         fail(f"AGENT: no dose table for '{agent_id}'; dosed agents: {', '.join(knowledge.dosing.agents)}")
     if crcl is not None and (scr_mg_dl is not None or scr_umol_l is not None):
-        fail("--crcl: give a creatinine clearance or a serum creatinine (--scr-mg-dl/--scr-umol-l), not both")
+        fail(f"--crcl: {CLEARANCE_AND_CREATININE} (--crcl or --scr-mg-dl/--scr-umol-l)")
     if scr_mg_dl is not None and scr_umol_l is not None:
-        fail("--scr-mg-dl/--scr-umol-l: give serum creatinine once, in one unit")
+        fail(f"--scr-mg-dl/--scr-umol-l: {CREATININE_TWICE}")
     if effluent_l_h is not None and rrt is not RenalReplacement.crrt:
-        fail("--effluent-l-h: only meaningful with --rrt crrt")
+        fail(f"--effluent-l-h: {EFFLUENT_ONLY_CRRT} (--rrt crrt)")
 
     renal = assess_renal_values(
         age_years=_checked(age, "age_years", "--age"),

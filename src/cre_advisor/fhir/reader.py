@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from cre_advisor.case import Allergy, Case, Isolate
 from cre_advisor.fhir.codes import CodeMaps, agent_from_name, key
+from cre_advisor.input_words import problems
 from cre_advisor.knowledge.loader import OutOfScopeOrganism, default_knowledge
 from cre_advisor.microbiology import read_susceptibility, resistant_carbapenems
 
@@ -584,7 +585,6 @@ def case_from_fhir(record: FhirRecord, codes: CodeMaps, today: date) -> FhirCase
     if not needs:
         try:
             found.case = Case.model_validate(partial)
-        except ValidationError as error:
-            first = error.errors()[0]
-            found.refusal = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        except ValidationError as error:  # an implausible value is a "cannot read", never a dose
+            found.refusal = problems(error.errors())[0].line.rstrip(".")  # the card ends the sentence
     return found

@@ -31,7 +31,7 @@ from cre_advisor.web.forms import (
     FormState,
     breakpoint_choices,
     case_from_form,
-    field_for,
+    form_errors,
     read_form,
     state_from_case,
 )
@@ -158,7 +158,7 @@ async def plan(request: Request) -> Response:
         return _form_page(request, exc.state, 422)
     except ValidationError as exc:
         state = FormState()
-        state.errors = {field_for(e["loc"]): str(e["msg"]) for e in exc.errors()}
+        state.errors = form_errors(exc)
         return _form_page(request, state, 422)
     response = _result_page(request, case, _audience(request, chosen))
     return _remember(request, response, chosen)
