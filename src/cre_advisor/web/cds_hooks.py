@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from cre_advisor.case import Case
@@ -36,7 +36,7 @@ from cre_advisor.cds.services import SERVICES, Service, prefetch_templates
 from cre_advisor.fhir.reader import FhirInputError
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
-from cre_advisor.store.cds_feedback import Feedback, record_cards, record_feedback
+from cre_advisor.store.cds_feedback import Feedback, FeedbackRejected, record_cards, record_feedback
 from cre_advisor.store.saved_cases import save_case
 from cre_advisor.web import services
 
@@ -262,33 +262,44 @@ class HookRequest(BaseModel):
         return self
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    """A string field that fits its database column and holds no NUL (PostgreSQL refuses both)."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+
+
 class Coding(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    system: str | None = None
-    code: str | None = None
-    display: str | None = None
+    system: _text(256) | None = None
+    code: _text(128) | None = None
+    display: _text(256) | None = None
 
 
 class OverrideReason(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     reason: Coding | None = None
-    userComment: str | None = None
+    userComment: _text(4000) | None = None
 
 
 class AcceptedSuggestion(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=1)
+    id: _text(64, min_length=1)
 
 
 class FeedbackItem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    card: str = Field(min_length=1)
+    card: _text(64, min_length=1)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=20)
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: datetime
 
@@ -302,7 +313,7 @@ class FeedbackItem(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)
 
 
 # ---- endpoints -----------------------------------------------------------------------------
@@ -332,7 +343,7 @@ def _check_context(service: Service, hook: HookRequest, development: bool) -> No
 
 @router.post("/cds-services/{service_id}", summary="Call a CDS service", openapi_extra=_BODY_DOC,
              responses={412: {"description": "Required data unavailable"}, 413: {"description": "Body too large"}})
-async def call_service(service_id: str, request: Request, cds: Runtime, _client: Client) -> JSONResponse:
+async def call_service(service_id: str, request: Request, cds: Runtime, client: Client) -> JSONResponse:
     service = _service(service_id)
     body = await json_body(request)
     try:
@@ -364,7 +375,7 @@ async def call_service(service_id: str, request: Request, cds: Runtime, _client:
                 concordant_cards=cds.config.concordant_cards,
             )
             if produced:
-                record_cards(session, service.id, hook.hookInstance, produced)
+                record_cards(session, service.id, hook.hookInstance, produced, client.iss if client else None)
                 sqlite = database.engine.dialect.name == "sqlite"
                 with _SQLITE_WRITES if sqlite else nullcontext():
                     session.commit()
@@ -400,8 +411,12 @@ async def feedback(service_id: str, request: Request, client: Client) -> dict[st
             outcome_timestamp=item.outcomeTimestamp if item.outcomeTimestamp.tzinfo else item.outcomeTimestamp.replace(tzinfo=UTC),
         ))
 
-    def store() -> int:
+    def store() -> dict[str, int]:
         with request.app.state.database.session() as session:
-            return record_feedback(session, service.id, items, client.iss if client else None)
+            result = record_feedback(session, service.id, items, client.iss if client else None)
+        return {"received": result.received, "duplicates": result.duplicates}
 
-    return {"received": await run_in_threadpool(store)}
+    try:
+        return await run_in_threadpool(store)
+    except FeedbackRejected as rejected:
+        raise HTTPException(rejected.status, str(rejected)) from None
