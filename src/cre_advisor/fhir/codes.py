@@ -69,11 +69,12 @@ class CodeMaps:
     medications: dict[str, str]
     sites: dict[str, str]
     severities: dict[str, str]
-    medication_codes: dict[str, tuple[str, str]] = field(default_factory=dict)
     qualitative: dict[str, str] = field(default_factory=dict)
     interpretation_letters: dict[str, str] = field(default_factory=dict)
     site_descendants: tuple[tuple[str, str], ...] = ()
     displays: dict[str, str] = field(default_factory=dict)
+    suggestion_codes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    routes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def site(self, system: str | None, code: str | None) -> str | None:
         """The site a Condition code names: the code itself, or an ICD-10-CM parent marked
@@ -172,10 +173,14 @@ def shipped_code_maps() -> CodeMaps:
     displayed = [*sites, *data["qualitative"], *interpretation["coded"]]
 
     medications = {key(systems["rxnorm"], m["code"]): m["agent"] for m in data["medications"]}
-    # the code the card writes into a suggested MedicationRequest: an ingredient code if any
-    ingredient = {
-        m["agent"]: (m["code"], m["kind"]) for m in data["medications"] if m["kind"] in ("ingredient", "precise_ingredient")
-    }
+    # the RxNorm codes a suggested MedicationRequest carries, per (agent, route): see codes.yaml `routes`
+    suggestion_codes: dict[tuple[str, str], tuple[str, ...]] = {}
+    for m in data["medications"]:
+        for route in data["routes"]["codes"]:
+            wanted = ("ingredient", "precise_ingredient") + (("dose_group",) if route == "IV" else ())
+            if m["kind"] in wanted:
+                suggestion_codes.setdefault((m["agent"], route), ())
+                suggestion_codes[(m["agent"], route)] += (m["code"],)
     return CodeMaps(
         systems=systems,
         weight=loincs("weight_kg"),
@@ -191,11 +196,12 @@ def shipped_code_maps() -> CodeMaps:
         medications=medications,
         sites=coded(sites, "site"),
         severities=coded(data["conditions"]["severities"], "severity"),
-        medication_codes=ingredient,
         qualitative=coded(data["qualitative"], "value"),
         interpretation_letters=letters,
         site_descendants=tuple((key(systems[r["system"]], r["code"]), r["site"]) for r in sites if r.get("descendants")),
         displays={key(systems[r["system"]], r["code"]): r["display"] for r in displayed if r.get("display")},
+        suggestion_codes=suggestion_codes,
+        routes={route: (row["code"], row["display"]) for route, row in data["routes"]["codes"].items()},
     )
 
 
