@@ -19,10 +19,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from cre_advisor.settings import Settings
 from cre_advisor.store.database import Database
-from cre_advisor.web import api, pages
+from cre_advisor.web import api, docs_page, pages
 from cre_advisor.web.errors import install_error_handlers
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -67,11 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "content it used and supports, never replaces, clinical judgement and local guidance."
         ),
         lifespan=lifespan,
+        docs_url=None,  # docs_page serves /docs: the same offline Swagger UI, with lang, main and h1
     )
     app.state.settings = settings
     app.state.database = database
     app.state.review_states = _review_states(app)
     install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # a plan page is ~35 kB of text: about 6 kB sent
     app.include_router(api.router)
     app.include_router(api.health_router)
     if settings.bench_routes:
@@ -79,5 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _optional_routers():
         app.include_router(router)  # type: ignore[arg-type]
     app.include_router(pages.router)
+    app.include_router(docs_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -8,6 +8,7 @@ link; otherwise it travels in a hidden field so switching audience needs no stor
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
 from types import ModuleType
 from typing import Annotated
@@ -263,14 +264,23 @@ def _store(request: Request, case: Case) -> str:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, name="saved_case_page")
 def saved_case(
-    request: Request, case_id: Annotated[str, Path(pattern=ID_PATTERN)], audience: str | None = None
+    request: Request, case_id: Annotated[str, Path(max_length=200)], audience: str | None = None
 ) -> Response:
+    if not re.fullmatch(ID_PATTERN, case_id):  # a link cut short when pasted: a page saying so, not a 422
+        raise HTTPException(404, "This case link is incomplete or mistyped: a case link ends in 32 letters, "
+                            "digits, '-' or '_'. Copy the whole link again.")
     with request.app.state.database.session() as session:
         row = load_case(session, case_id)
     if row is None:
         raise HTTPException(404, "There is no saved case at this link. It may have been mistyped.")
     response = _result_page(request, row.case(), _audience(request, audience), saved=row)
     return _remember(request, response, audience)
+
+
+@router.get("/favicon.ico")
+def favicon(request: Request) -> RedirectResponse:
+    """Browsers ask for /favicon.ico on pages that name none (the API reference, error pages of other doors)."""
+    return RedirectResponse(request.url_for("static", path="favicon.svg").path, status_code=301)
 
 
 @router.get("/agents", response_class=HTMLResponse)
