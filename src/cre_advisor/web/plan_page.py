@@ -57,6 +57,8 @@ class OptionReview:
     status: str
     label: str
     detail: str
+    approved: bool = False
+    """Whether the detail names an approval (who and when)."""
 
 
 def cite_into(view: View, knowledge: Knowledge, citations: Iterable[str]) -> tuple[Marker, ...]:
@@ -156,11 +158,11 @@ def option_reviews(
         items = [knowledge.items[i] for i in ids]
         banner = review_banner(items_review(items, knowledge.released, states))
         detail = f"content updated {banner.last_updated}"
-        approved = [approvals[i] for i in ids if i in approvals]
-        if banner.status == "approved" and approved:
+        approved = [approvals[i] for i in ids if i in approvals] if banner.status == "approved" else []
+        if approved:
             who, when = max(approved, key=lambda a: a[1])
             detail = f"approved by {who} on {long_date(when)}; {detail}"
-        reviews[rank] = OptionReview(banner.status, banner.label, detail)
+        reviews[rank] = OptionReview(banner.status, banner.label, detail, bool(approved))
     return reviews
 
 
