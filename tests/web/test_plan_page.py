@@ -256,3 +256,18 @@ def test_an_item_reads_as_fields_with_a_word_diff(board: Any) -> None:
     store.sync({item: make_item(item, "regimen", payload, "2026-12-01")})
     page = client.get(f"/review/items/{item}").text
     assert '<del class="changed-before">slightly</del><ins class="changed-after">strongly</ins>' in page
+
+
+def test_a_fully_approved_plan_says_who_approved_last(review_app: FastAPI) -> None:
+    with TestClient(review_app) as client:
+        review = review_of(review_app)
+        with review.store.writing() as session:
+            rob = Accounts().add_user(session, "rob", "reviewer", "correct horse battery staple")
+        for item_id in review.items:
+            h = review.store.item(item_id).hash
+            review.store.act(item_id, Action.start_review, rob, expected_hash=h)
+            review.store.act(item_id, Action.approve, rob, expected_hash=h)
+        page = _plan(client)
+        line = re.search(r'<p class="status-line review-approved">(.*?)</p>', page, re.S)
+        assert line is not None
+        assert re.search(r"Approved by your advisory board</a> \(latest approval: rob on \d{1,2} \w+ 20\d\d\)", line.group(1))

@@ -156,15 +156,15 @@ def _result_page(
     view = render.view(rec, audience)
     states = request.app.state.review_states
     option_ids = plan_page.option_item_ids(rec.options, knowledge)
+    approvals = _approvals(request, option_ids)
     return render_page(request, "result.html", {
         "view": view,
         "case_line": _case_line(case, rec, audience),
         "allergies": plan_page.allergy_line(case, knowledge),
         "dose_facts": {o.rank: [plan_page.dose_facts(i) for i in o.regimen] for o in rec.options} if view.shows_doses else {},
         "mic_rows": plan_page.mic_rows(case, view, knowledge) if view.shows_doses else [],
-        "option_reviews": plan_page.option_reviews(
-            option_ids, knowledge, states() if states else None, _approvals(request, option_ids)
-        ),
+        "option_reviews": plan_page.option_reviews(option_ids, knowledge, states() if states else None, approvals),
+        "approved_by": plan_page.latest_approval(approvals.values()) if view.review.status == "approved" else None,
         "topic_url": request.url_for("topic_page").path,
         "review_items_url": _review_items_url(request, option_ids),
         "case_json": case.model_dump_json(),

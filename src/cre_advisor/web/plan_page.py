@@ -160,10 +160,18 @@ def option_reviews(
         detail = f"content updated {banner.last_updated}"
         approved = [approvals[i] for i in ids if i in approvals] if banner.status == "approved" else []
         if approved:
-            who, when = max(approved, key=lambda a: a[1])
-            detail = f"approved by {who} on {long_date(when)}; {detail}"
+            detail = f"approved by {latest_approval(approved)}; {detail}"
         reviews[rank] = OptionReview(banner.status, banner.label, detail, bool(approved))
     return reviews
+
+
+def latest_approval(approvals: Iterable[tuple[str, str]]) -> str | None:
+    """'rita on 4 December 2026': the newest of these (who, ISO date) approvals, if any."""
+    found = list(approvals)
+    if not found:
+        return None
+    who, when = max(found, key=lambda a: a[1])
+    return f"{who} on {long_date(when)}"
 
 
 def allergy_line(case: Case, knowledge: Knowledge) -> str:
