@@ -29,10 +29,11 @@ from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.middleware.gzip import GZipMiddleware
 
 from cre_advisor.settings import Settings
 from cre_advisor.store.database import Database
-from cre_advisor.web import api, pages
+from cre_advisor.web import api, docs_page, pages
 from cre_advisor.web.errors import install_error_handlers
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -127,11 +128,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "content it used and supports, never replaces, clinical judgement and local guidance."
         ),
         lifespan=lifespan,
+        docs_url=None,  # docs_page serves /docs: the same offline Swagger UI, with lang, main and h1
     )
     app.state.settings = settings
     app.state.database = database
     app.state.review_states = _review_states(app)
     install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # a plan page is ~35 kB of text: about 6 kB sent
     app.include_router(api.router)
     app.include_router(api.health_router)
     if settings.bench_routes:
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if hasattr(module, "install"):
             module.install(app)
     app.include_router(pages.router)
+    app.include_router(docs_page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
