@@ -64,7 +64,7 @@ def answer(
     rec = None if case is None else recommend(case, knowledge=knowledge, review_states=states, strict=strict)
 
     reading = index.read(question)
-    hits = index.search(reading, weigh(reading, _focus(case, rec)))
+    hits = index.search(reading, weigh(reading, _focus(case, rec), index.subjects, index.mentions))
     verdict = judge(reading, hits, index.vocabulary)
     left_out: list[str] = []
     if strict:

@@ -17,7 +17,7 @@ import bm25s
 import numpy as np
 
 from cre_advisor.ask.passages import Passage, build_passages
-from cre_advisor.ask.text import Found, Lexicon, Speller, Tokeniser, minor_age
+from cre_advisor.ask.text import Found, Lexicon, Speller, Term, Tokeniser, minor_age
 from cre_advisor.ask.vocabulary import Vocabulary, default_vocabulary
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 
@@ -68,6 +68,10 @@ class Reading:
         """What the knowledge base knows of the question: recognised phrases, then known words."""
         return tuple(dict.fromkeys([f.text for f in self.found if f.term.kind != "outside"] + list(self.known_words)))
 
+    def subject_terms(self, kinds: frozenset[str]) -> frozenset[Term]:
+        """The recognised terms of these kinds: what the question is about besides agents."""
+        return frozenset(f.term for f in self.found if f.term.kind in kinds)
+
     @property
     def names_only_agents(self) -> bool:
         """The question names one or more agents and nothing else the index knows ("What is Fetroja?")."""
@@ -89,6 +93,11 @@ class AskIndex:
         self.lexicon = Lexicon(knowledge, vocabulary)
         self.tokeniser = Tokeniser(vocabulary.filler)
         self.passages = build_passages(knowledge)
+        self.subjects = {p.id: frozenset(f.term for f in self.lexicon.scan(p.subject)) for p in self.passages}
+        self.mentions = {
+            p.id: self.subjects[p.id] if p.kind == "agent" else frozenset(f.term for f in self.lexicon.scan(p.index_text))
+            for p in self.passages
+        }
         expanded = [self.lexicon.expand(p.index_text) for p in self.passages]
         self._bm25 = bm25s.BM25()
         self._bm25.index([self.tokeniser.tokens(text) for text in expanded], show_progress=False)
