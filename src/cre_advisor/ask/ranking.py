@@ -42,6 +42,7 @@ SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 TOPIC_KINDS = frozenset({"topic", "tool"})
 SHARES_ONLY_AGENT = 0.5
 ONLY_AGENT_KINDS = ("agent", "avoid_rule")
+NO_PATIENT_WORDING = 0.5
 SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 
 
@@ -52,10 +53,14 @@ class Focus:
     profile: str = Profile.idsa_2024.value
     groups: frozenset[str] = frozenset()
     sites: frozenset[str] = frozenset()
+    agents: frozenset[str] = frozenset()  # the plan's first choice, for a dose question naming no agent
+    patient_view: bool = False  # answering a patient or family: items with words for them come first
 
     def narrowed_by(self, reading: Reading) -> Focus:
-        """The question's own site and mechanism win over the case's."""
-        return Focus(profile_asked(reading, self), reading.groups or self.groups, reading.sites or self.sites)
+        """The question's own site, mechanism and agents win over the case's."""
+        agents = frozenset() if reading.agents else self.agents
+        return Focus(profile_asked(reading, self), reading.groups or self.groups, reading.sites or self.sites, agents,
+                     self.patient_view)
 
 
 def profile_asked(reading: Reading, focus: Focus) -> str:
@@ -73,21 +78,24 @@ def weigh(
 ) -> Callable[[Passage], float]:
     """The score multiplier for each passage, given this question, the case, the terms each passage is
     about (`subjects`) and the terms its text mentions anywhere (`mentions`)."""
-    named = set(reading.agents)
+    focus = focus.narrowed_by(reading)
+    named = set(reading.agents) or set(focus.agents)
+    asks_dose = reading.asks_dose or bool(focus.agents)
     asked = reading.subject_terms(SUBJECT_KINDS)
     topics = reading.subject_terms(TOPIC_KINDS)
     asks_source = "source" in reading.kinds
-    focus = focus.narrowed_by(reading)
 
     def weight(passage: Passage) -> float:
         factor = 1.0
         about_named = bool(named & set(passage.agents))
         if passage.kind == "dose_table":
-            factor *= DOSE_TABLE_WHEN_ASKED if reading.asks_dose and about_named else DOSE_TABLE_OTHERWISE
+            factor *= DOSE_TABLE_WHEN_ASKED if asks_dose and about_named else DOSE_TABLE_OTHERWISE
         if named and passage.kind in SINGLE_SUBJECT_KINDS and not about_named:
             factor *= ABOUT_ANOTHER_AGENT
         if passage.kind == "agent" and about_named and reading.names_only_agents:
             factor *= PROFILE_WHEN_ONLY_NAMED
+        if focus.patient_view and not passage.patient_wording:
+            factor *= NO_PATIENT_WORDING
         if passage.kind == "reference" and not asks_source:
             factor *= REFERENCE_UNLESS_ASKED
         subject = subjects.get(passage.id, frozenset())
