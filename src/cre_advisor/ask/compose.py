@@ -64,7 +64,8 @@ def answer(
     rec = None if case is None else recommend(case, knowledge=knowledge, review_states=states, strict=strict)
 
     reading = index.read(question)
-    hits = index.search(reading, weigh(reading, _focus(case, rec, reading, audience), index.subjects, index.mentions))
+    focus = _focus(case, rec, reading)
+    hits = index.search(index.about(reading, focus.agents), weigh(reading, focus, index.subjects, index.mentions))
     verdict = judge(reading, hits, index.vocabulary)
     left_out: list[str] = []
     if strict:
@@ -85,7 +86,7 @@ def answer(
             review=Review(status="pending_review", last_updated=knowledge.released, items_used=0),
         )
 
-    chosen = hits[:index.vocabulary.answer_items]
+    chosen = _for_audience(hits, audience, index.vocabulary.answer_items)
     items = [_item(rank, hit, audience, states) for rank, hit in enumerate(chosen, 1)]
     patient: list[CitedLine] = []
     used = {hit.passage.id for hit in chosen}
@@ -99,13 +100,23 @@ def answer(
     )
 
 
-def _focus(case: Case | None, rec: Recommendation | None, reading: Reading, audience: str) -> Focus:
-    patient_view = audience == "patient"
+def _for_audience(hits: list[Hit], audience: str, count: int) -> list[Hit]:
+    """The items to quote; for patients and families, those the base words for them first.
+
+    Only the closest matches are reordered (a weaker item is never pulled in for its wording): items
+    with patient wording move ahead of those written only for the care team, which are then quoted
+    with a plain "ask your care team".
+    """
+    chosen = hits[:count]
+    return sorted(chosen, key=lambda hit: not hit.passage.patient_wording) if audience == "patient" else chosen
+
+
+def _focus(case: Case | None, rec: Recommendation | None, reading: Reading) -> Focus:
     if case is None or rec is None:
-        return Focus(patient_view=patient_view)
+        return Focus()
     agents = frozenset(_first_choice(rec)) if _asks_dose(reading, case) else frozenset()
     return Focus(case.context.guideline_profile.value, frozenset({rec.mechanism.group}),
-                 frozenset({case.infection.site.value}), agents, patient_view)
+                 frozenset({case.infection.site.value}), agents)
 
 
 def _asks_dose(reading: Reading, case: Case) -> bool:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import cache
 
 import bm25s
 import numpy as np
 
 from cre_advisor.ask.passages import Passage, build_passages
-from cre_advisor.ask.text import Found, Lexicon, Speller, Term, Tokeniser, minor_age
+from cre_advisor.ask.text import Found, Lexicon, Speller, Term, Tokeniser, agent_token, minor_age
 from cre_advisor.ask.vocabulary import Vocabulary, default_vocabulary
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 
@@ -161,6 +161,11 @@ class AskIndex:
             return better
 
         return _WORD.sub(fix, question), corrections
+
+    def about(self, reading: Reading, agents: Iterable[str]) -> Reading:
+        """The reading as if it also named these agents ("what dose for her?" means her first choice's dose)."""
+        added = tuple(t for t in map(agent_token, agents) if t in self._stems and t not in reading.tokens)
+        return replace(reading, tokens=reading.tokens + added) if added else reading
 
     def search(self, reading: Reading, weight: Callable[[Passage], float] | None = None) -> list[Hit]:
         """Passages with a positive score, best first; `weight` scales each passage's score."""

@@ -42,7 +42,6 @@ SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 TOPIC_KINDS = frozenset({"topic", "tool"})
 SHARES_ONLY_AGENT = 0.5
 ONLY_AGENT_KINDS = ("agent", "avoid_rule")
-NO_PATIENT_WORDING = 0.5
 SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 
 
@@ -54,13 +53,11 @@ class Focus:
     groups: frozenset[str] = frozenset()
     sites: frozenset[str] = frozenset()
     agents: frozenset[str] = frozenset()  # the plan's first choice, for a dose question naming no agent
-    patient_view: bool = False  # answering a patient or family: items with words for them come first
 
     def narrowed_by(self, reading: Reading) -> Focus:
         """The question's own site, mechanism and agents win over the case's."""
         agents = frozenset() if reading.agents else self.agents
-        return Focus(profile_asked(reading, self), reading.groups or self.groups, reading.sites or self.sites, agents,
-                     self.patient_view)
+        return Focus(profile_asked(reading, self), reading.groups or self.groups, reading.sites or self.sites, agents)
 
 
 def profile_asked(reading: Reading, focus: Focus) -> str:
@@ -94,8 +91,6 @@ def weigh(
             factor *= ABOUT_ANOTHER_AGENT
         if passage.kind == "agent" and about_named and reading.names_only_agents:
             factor *= PROFILE_WHEN_ONLY_NAMED
-        if focus.patient_view and not passage.patient_wording:
-            factor *= NO_PATIENT_WORDING
         if passage.kind == "reference" and not asks_source:
             factor *= REFERENCE_UNLESS_ASKED
         subject = subjects.get(passage.id, frozenset())
