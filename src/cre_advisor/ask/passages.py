@@ -40,6 +40,7 @@ KIND_LABELS = {
 NO_DOSES_FOR_PATIENTS = "Doses are worked out by the care team and are not shown in this view."
 ROUTE_WORDS = {"IV": "intravenous", "PO": "oral", "IM": "intramuscular"}
 SPECIFIC_SITES = 4
+EXTENDED_INFUSION_H = 2  # a row infused over this long or longer is an extended infusion
 CONDITION_LABELS = {
     "meropenem_mic_le_1": "only when the meropenem MIC is <= 1 mg/L",
     "imipenem_mic_le_1": "only when the imipenem MIC is <= 1 mg/L",
@@ -153,6 +154,8 @@ def _dose_table(knowledge: Knowledge, dosing: AgentDosing) -> Passage:
             modes.append("Child-Pugh liver hepatic")
         if variant.renal_adjusted:
             modes.append("renal adjustment CrCl")
+        if any(band.infusion_h and band.infusion_h >= EXTENDED_INFUSION_H for band in variant.bands):
+            modes.append("extended infusion")
     clinician = " ".join(line.text for line in body("clinician"))
     return Passage(
         id=dosing.id, kind="dose_table", title=f"{name}: adult dose table", subject=f"dose {' '.join(modes)}",
