@@ -119,3 +119,12 @@ def test_the_dose_source_answer_cites_the_dose_tables_sources() -> None:
 
 def test_ward_words_alone_do_not_make_a_question_covered() -> None:
     assert answer("klebs neg sens").covered is False
+
+
+@pytest.mark.parametrize("name", ["ask_shorthand_round2.yaml", "ask_shorthand_round3.yaml"])
+def test_later_shorthand_rounds_stay_answered(name: str) -> None:
+    """Regression sets: their gaps were fixed after a first run, so they are held to the same bar."""
+    result = score(QuestionSet.load(Path(__file__).with_name(name)))
+    assert result.recall_at_3 >= 0.95, result.misses
+    assert result.wrongly_covered == [] and result.unnamed == []
+    assert len(result.wrongly_not_covered) <= 1, result.wrongly_not_covered  # "ami" (lower case) is left unread

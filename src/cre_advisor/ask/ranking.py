@@ -42,6 +42,9 @@ SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 TOPIC_KINDS = frozenset({"topic", "tool"})
 SHARES_ONLY_AGENT = 0.5
 ONLY_AGENT_KINDS = ("agent", "avoid_rule")
+# "Best abx for KPC bacteraemia?" asks what to give: rules about what not to give step back unless
+# the question names an agent or asks why not.
+AVOID_WHEN_CHOOSING = 0.6
 SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 
 
@@ -80,6 +83,7 @@ def weigh(
     asks_dose = reading.asks_dose or bool(focus.agents)
     asked = reading.subject_terms(SUBJECT_KINDS)
     topics = reading.subject_terms(TOPIC_KINDS)
+    choosing = reading.asks_choice and not reading.agents and "avoid" not in {f.term.label for f in reading.found}
     asks_source = "source" in reading.kinds
 
     def weight(passage: Passage) -> float:
@@ -91,6 +95,8 @@ def weigh(
             factor *= ABOUT_ANOTHER_AGENT
         if passage.kind == "agent" and about_named and reading.names_only_agents:
             factor *= PROFILE_WHEN_ONLY_NAMED
+        if passage.kind == "avoid_rule" and choosing:
+            factor *= AVOID_WHEN_CHOOSING
         if passage.kind == "reference" and not asks_source:
             factor *= REFERENCE_UNLESS_ASKED
         subject = subjects.get(passage.id, frozenset())
