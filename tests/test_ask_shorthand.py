@@ -128,3 +128,7 @@ def test_later_shorthand_rounds_stay_answered(name: str) -> None:
     assert result.recall_at_3 >= 0.95, result.misses
     assert result.wrongly_covered == [] and result.unnamed == []
     assert len(result.wrongly_not_covered) <= 1, result.wrongly_not_covered  # "ami" (lower case) is left unread
+
+
+def test_approved_by_a_regulator_is_not_a_question_about_review_status() -> None:
+    assert all(item.kind != "tool" for item in answer("Is CZA FDA approved for pneumonia?").items)
