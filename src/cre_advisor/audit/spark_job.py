@@ -100,7 +100,8 @@ def local_session(master: str = "local[*]") -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master(master).appName("cre-advisor-audit")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4").config("spark.log.level", "ERROR")
         .getOrCreate()
     )
 
