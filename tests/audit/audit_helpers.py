@@ -34,20 +34,6 @@ KPC_BSI: dict[str, Any] = {
     "context": {"guideline_profile": "idsa-2024"},
 }
 
-NDM_BSI: dict[str, Any] = {
-    "patient": PATIENT,
-    "infection": {"site": "bloodstream", "severity": "septic_shock", "source_control": "achieved"},
-    "isolate": {
-        "organism": "Klebsiella pneumoniae", "carbapenemase": ["NDM"],
-        "susceptibility": {
-            "ceftazidime-avibactam": {"interpretation": "R"}, "aztreonam": {"interpretation": "R"},
-            "cefiderocol": {"interpretation": "S"}, "meropenem": {"interpretation": "R"},
-        },
-    },
-    "context": {"guideline_profile": "idsa-2024"},
-}
-
-
 def changed(case: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of `case` with one dotted field set (None removes it)."""
     out = copy.deepcopy(case)
@@ -60,6 +46,12 @@ def changed(case: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     else:
         node[last] = value
     return out
+
+
+NDM_BSI = changed(changed(KPC_BSI, "isolate.carbapenemase", ["NDM"]), "isolate.susceptibility", {
+    "ceftazidime-avibactam": {"interpretation": "R"}, "aztreonam": {"interpretation": "R"},
+    "cefiderocol": {"interpretation": "S"}, "meropenem": {"interpretation": "R"},
+})
 
 
 def rx(agent: str, dose_mg: float | None = None, interval_h: float | None = None) -> dict[str, Any]:

@@ -21,13 +21,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
-UCUM = "http://unitsofmeasure.org"
+from cre_advisor.cds.codes import shipped_code_maps
+
+SYSTEMS = shipped_code_maps().systems
+LOINC, SNOMED, RXNORM, ICD10, UCUM, INTERP = (
+    SYSTEMS[name] for name in ("loinc", "snomed", "rxnorm", "icd10cm", "ucum", "interpretation"))
 V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
-INTERP = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 
 
@@ -39,6 +38,13 @@ def quantity(oid: str, pid: str, code: str, value: float, unit: str, when: str) 
     return {"resourceType": "Observation", "id": oid, "status": "final", "subject": _subject(pid),
             "code": {"coding": [{"system": LOINC, "code": code}]}, "effectiveDateTime": when,
             "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
+
+
+def body(pid: str, creatinine: tuple[str, float, str], when: str) -> list[dict[str, Any]]:
+    """Weight 80 kg, height 178 cm, and one creatinine (LOINC code, value, unit)."""
+    code, value, unit = creatinine
+    return [quantity(f"w-{pid}", pid, "29463-7", 80, "kg", when), quantity(f"h-{pid}", pid, "8302-2", 178, "cm", when),
+            quantity(f"cr-{pid}", pid, code, value, unit, when)]
 
 
 def organism(oid: str, pid: str, snomed: str, name: str, when: str) -> dict[str, Any]:
@@ -109,16 +115,12 @@ def resources() -> dict[str, list[dict[str, Any]]]:
              "subject": _subject(kpc), "location": [{"location": {"display": "ICU-North"}}]},
         ],
         "Observation": [
-            quantity("w-kpc", kpc, "29463-7", 80, "kg", "2026-05-01T06:00:00Z"),
-            quantity("h-kpc", kpc, "8302-2", 178, "cm", "2026-05-01T06:00:00Z"),
-            quantity("cr-kpc", kpc, "2160-0", 0.9, "mg/dL", "2026-05-02T05:00:00Z"),
+            *body(kpc, ("2160-0", 0.9, "mg/dL"), "2026-05-02T05:00:00Z"),
             organism("org-kpc", kpc, "56415008", "Klebsiella pneumoniae", "2026-05-02T08:00:00Z"),
             mic("mem-kpc", kpc, "6652-2", 16, "R", "2026-05-03T08:00:00Z"),
             mic_by_name("cza-kpc", kpc, "Ceftazidime-avibactam [Susceptibility] by MIC", 1, "S", "2026-05-03T08:00:00Z"),
             gene("g-kpc", kpc, "49617-4", True, "2026-05-02T20:00:00Z"),
-            quantity("w-ndm", ndm, "29463-7", 80, "kg", "2026-06-10T06:00:00Z"),
-            quantity("h-ndm", ndm, "8302-2", 178, "cm", "2026-06-10T06:00:00Z"),
-            quantity("cr-ndm", ndm, "14682-9", 80, "umol/L", "2026-06-10T05:00:00Z"),
+            *body(ndm, ("14682-9", 80, "umol/L"), "2026-06-10T05:00:00Z"),
             organism("org-ndm", ndm, "112283007", "Escherichia coli", "2026-06-11T08:00:00Z"),
             mic("mem-ndm", ndm, "6652-2", 32, "R", "2026-06-12T08:00:00Z"),
             mic("atm-ndm", ndm, "44-8", 64, "R", "2026-06-12T08:00:00Z"),

@@ -1,6 +1,6 @@
 """Paired verdict tests: an episode that earns each verdict and a near miss that must not.
 
-The expected verdicts follow docs/audit.md and the guideline facts in audit_helpers; none is
+The expected verdicts follow the precedence in cre_advisor.audit.verdict and the guideline facts in audit_helpers; none is
 read back from the code under test.
 """
 

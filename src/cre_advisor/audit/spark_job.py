@@ -30,14 +30,14 @@ if TYPE_CHECKING:
 
 ERROR = "error"
 ROWS_PER_BATCH = 5000
+OUT_SCHEMA = pa.schema([pa.field(f.name, f.type) for f in SCHEMA] + [pa.field(ERROR, pa.string())])
+"""The rows with an error column, every column nullable: a bad line fills only line, id and error."""
 
 
 def spark_schema() -> str:
-    """The rows' Spark schema (every column nullable: a bad line fills only line, id and error)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    fields = [pa.field(f.name, f.type, nullable=True) for f in SCHEMA] + [pa.field(ERROR, pa.string())]
-    return from_arrow_schema(pa.schema(fields)).simpleString().removeprefix("struct<").removesuffix(">")
+    return from_arrow_schema(OUT_SCHEMA).simpleString().removeprefix("struct<").removesuffix(">")
 
 
 def _audit_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -45,14 +45,13 @@ def _audit_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBat
     for batch in batches:
         data = batch.to_pydict()
         rows, bad = audit_lines(zip(data["line"], data["text"], strict=True))
-        yield rows.append_column(ERROR, pa.nulls(rows.num_rows, pa.string()))
+        yield pa.RecordBatch.from_arrays([*rows.columns, pa.nulls(rows.num_rows, pa.string())], schema=OUT_SCHEMA)
         if bad:
-            columns = {name: [None] * len(bad) for name in SCHEMA.names}
+            columns: dict[str, list[object]] = {name: [None] * len(bad) for name in SCHEMA.names}
             columns["line"] = [b.line for b in bad]
             columns["episode_id"] = [b.episode_id for b in bad]
             columns[ERROR] = [b.error for b in bad]
-            yield pa.RecordBatch.from_pydict(columns, schema=pa.schema(
-                [pa.field(f.name, f.type) for f in SCHEMA] + [pa.field(ERROR, pa.string())]))
+            yield pa.RecordBatch.from_pydict(columns, schema=OUT_SCHEMA)
 
 
 def audited(spark: SparkSession, input_path: str) -> DataFrame:

@@ -1,9 +1,32 @@
 """The verdict of one episode: the engine's plan for the case held against what was prescribed.
 
-Exactly one verdict per episode, the first of `VERDICTS` whose rule applies (the precedence of
-docs/audit.md); `reasons` keeps every finding, not only the deciding one. Each reason reads
-`<kind>: <subject>` optionally followed by ` (<detail>)`; the part before ` (` is the key the
-report counts, so per-patient numbers never split a reason into many.
+Exactly one verdict per episode: the first rule below that applies, in this order.
+
+1. not_assessable: the case fails the Case contract (an out-of-scope organism included), a
+   prescribed agent is unknown, nothing was prescribed, or a FHIR record gave no case.
+2. never_for_cre: an agent the knowledge base marks never for CRE (third/fourth-generation
+   cephalosporins, piperacillin-tazobactam, ertapenem, ceftolozane-tazobactam).
+3. resistant_agent: an agent the isolate tests (or is intrinsically) resistant to. For a
+   metallo-beta-lactamase producer, aztreonam given with the serine-inhibitor partner the
+   regimen table pairs it with is judged as the pair, by the product that stands for the pair
+   (aztreonam-avibactam): resistant only when that product tests resistant.
+4. no_active_agent: no prescribed agent tests active or, untested, is expected to overcome
+   every enzyme of the mechanism (the engine's own expectation), and the agents are not an
+   offered option.
+5. unneeded_combination: not an offered option, and a newer agent that tests susceptible is
+   given with an aminoglycoside, polymyxin, tetracycline or fosfomycin.
+6. dose_high / dose_low: the agents are exactly an offered option and an agent's daily dose is
+   more than 10% above / below the engine's daily dose for this patient's renal state (above
+   the top of a dose range, for ranged doses). An unknown prescribed dose or interval, or
+   unknown renal function, leaves the dose unjudged (a `dose_not_judged` reason).
+7. concordant: the agents are exactly those of an offered option of tier preferred.
+8. concordant_alternative: exactly those of any other offered option.
+9. other_discordant: anything else; the reasons list the options offered and the knowledge
+   base's avoid entries that name a prescribed agent.
+
+`reasons` keeps every finding, not only the deciding one. Each reads `<kind>: <subject>`,
+optionally followed by ` (<detail>)`; the part before ` (` is the key the report counts, so
+per-patient numbers never split one reason into many.
 
 Nothing here picks a drug or a dose: the options and doses are the engine's (`recommend`),
 activity is the microbiology module's reading, and the never list and drug classes are the
