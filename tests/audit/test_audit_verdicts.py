@@ -149,3 +149,20 @@ def test_discordant_says_why_not_offered() -> None:
 
 def test_dose_tolerance_is_the_cds_doors() -> None:
     assert DOSE_TOLERANCE == CDS_DOSE_TOLERANCE == 0.10
+
+
+def test_an_engine_failure_is_that_episodes_not_assessable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from cre_advisor.audit import table
+
+    def broken(*args: object, **kwargs: object) -> Judgement:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(table, "judge", broken)
+    line = json.dumps({"episode_id": "X1", "ward": "W", "date": "2026-01-01", "case": KPC_BSI,
+                       "prescribed": [rx("MEV", 4000, 8)]})
+    rows, bad = table.audit_lines([(1, line)])
+    assert bad == []
+    assert rows.column("verdict").to_pylist() == ["not_assessable"]
+    assert rows.column("reasons").to_pylist() == [["not_assessable: engine error (ZeroDivisionError: boom)"]]

@@ -15,7 +15,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from cre_advisor.audit.episodes import Episode
-from cre_advisor.audit.verdict import judge, not_assessable
+from cre_advisor.audit.verdict import Judgement, judge, not_assessable
 from cre_advisor.commands.common import describe_validation_error
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 
@@ -53,8 +53,7 @@ def audit_lines(lines: Iterable[tuple[int, str]], knowledge: Knowledge | None = 
         if episode is None:
             bad.append(problem)
             continue
-        found = (judge(episode.case, episode.prescribed, kn) if episode.unassessable is None
-                 else not_assessable(kn, episode.unassessable))
+        found = _judged(episode, kn)
         for name, value in (
             ("line", number), ("episode_id", episode.episode_id), ("ward", episode.ward), ("date", episode.date),
             ("verdict", found.verdict), ("reasons", list(found.reasons)),
@@ -63,6 +62,17 @@ def audit_lines(lines: Iterable[tuple[int, str]], knowledge: Knowledge | None = 
         ):
             columns[name].append(value)
     return pa.RecordBatch.from_pydict(columns, schema=SCHEMA), bad
+
+
+def _judged(episode: Episode, kn: Knowledge) -> Judgement:
+    """The episode's verdict. An engine failure on one case is that episode's `not_assessable`, with the
+    error as its reason: one case must not stop an audit of millions, nor disappear from it."""
+    if episode.unassessable is not None:
+        return not_assessable(kn, episode.unassessable)
+    try:
+        return judge(episode.case, episode.prescribed, kn)
+    except Exception as error:  # noqa: BLE001 - reported in the row, counted like any verdict
+        return not_assessable(kn, f"engine error ({type(error).__name__}: {error})")
 
 
 def _episode(number: int, text: str) -> tuple[Episode | None, BadLine]:
