@@ -46,12 +46,14 @@ def advise(
     recommend: Planner,
     unavailable: tuple[str, ...] = (),
     concordant_cards: bool = False,
+    smart_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for one call; raises FhirInputError for invalid FHIR.
 
     `recommend` is the door's call into the engine (with the board's review states);
     `plan_link` saves the case and returns the absolute URL of its full plan; `unavailable`
-    names the prefetch keys neither the EHR nor this service could fetch.
+    names the prefetch keys neither the EHR nor this service could fetch; with
+    `smart_launch_url`, cards that link a saved plan also get a SMART launch link to it.
     """
     resources = [r for value in prefetch.values() if value is not None for r in resources_in(parse_resource(value))]
     record = FhirRecord.from_resources(resources)
@@ -68,7 +70,7 @@ def advise(
 
     ctx = cards.CardContext(
         base_url=base_url, patient_id=str(context["patientId"]), encounter_id=context.get("encounterId"),
-        plan_url=None, codes=codes,
+        plan_url=None, codes=codes, smart_launch_url=smart_launch_url,
     )
     if found.refusal is not None:
         return [cards.refusal_card(ctx, found)]
