@@ -23,8 +23,7 @@ from cre_advisor.fhir.reader import (
     case_from_fhir,
     draft_order,
     draft_orders,
-    parse_resource,
-    resources_in,
+    read_resources,
 )
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.microbiology import read_susceptibility
@@ -55,16 +54,16 @@ def advise(
     names the prefetch keys neither the EHR nor this service could fetch; with
     `smart_launch_url`, cards that link a saved plan also get a SMART launch link to it.
     """
-    resources = [r for value in prefetch.values() if value is not None for r in resources_in(parse_resource(value))]
+    resources = [r for value in prefetch.values() if value is not None for r in read_resources(value)]
     record = FhirRecord.from_resources(resources)
     found = case_from_fhir(record, codes, today)
     found.missing_data[:0] = [f"{key}: not available from the EHR (not prefetched, no FHIR access)" for key in unavailable]
     drafts, session_drafts = [], []
     if service.hook != "patient-view":
-        bundle = parse_resource(context["draftOrders"])
+        bundle = read_resources(context["draftOrders"])
         selections = context.get("selections") if service.hook == "order-select" else None
-        drafts = draft_orders(resources_in(bundle), codes, selections)
-        session_drafts = draft_orders(resources_in(bundle), codes)
+        drafts = draft_orders(bundle, codes, selections)
+        session_drafts = draft_orders(bundle, codes)
     if not found.is_cre:
         return []
 
