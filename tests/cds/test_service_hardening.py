@@ -89,10 +89,24 @@ def test_authenticated_streamed_body_is_cut_off_at_the_cap(app: Any, sign: Any) 
     assert pulled <= MAX_BODY_BYTES // MIB + 1
 
 
-@pytest.mark.parametrize("path", ["/v1/recommend", "/plan", "/v1/cases"])
+@pytest.mark.parametrize("path", ["/v1/recommendations", "/plan", "/v1/cases"])
 def test_every_route_caps_the_body(client: TestClient, path: str) -> None:
     response = client.post(path, content=b"x" * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
     assert response.status_code == 413
+
+
+def test_streamed_body_on_rest_is_cut_off_at_the_cap(app: Any) -> None:
+    status, pulled = asgi_post(app, "/v1/recommendations", gigabyte(), {"content-type": "application/json"})
+    assert status == 413
+    assert pulled <= MAX_BODY_BYTES // MIB + 1
+
+
+def test_streamed_form_on_a_page_is_refused_without_reading_it_all(app: Any) -> None:
+    """The form parser stops at its own field limits (400) or the cap stops it (413): never 1 GiB."""
+    fields = (b"a=1&" * (MIB // 4) for _ in range(1024))
+    status, pulled = asgi_post(app, "/plan", fields, {"content-type": "application/x-www-form-urlencoded"})
+    assert status in (400, 413)
+    assert pulled <= MAX_BODY_BYTES // MIB + 1
 
 
 def test_deep_array_without_a_token_is_401_not_a_parse_error(client: TestClient) -> None:
