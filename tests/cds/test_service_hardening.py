@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cds_helpers import BASE, EHR, load, public_jwk
+from cre_advisor.cds import config as config_module
 from cre_advisor.cds.config import CONFIG_ENV, load_cds_config
 from cre_advisor.cli import app as cli
 from cre_advisor.security.client_tokens import ClientTokenVerifier, TokenRejected, TrustedClient
@@ -271,3 +272,11 @@ def test_config_not_a_mapping_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(["clients"]), encoding="utf-8")
     with pytest.raises(ValueError, match="mapping"):
         load_cds_config(path)
+
+
+def test_without_a_config_discovery_is_refused_as_the_docstring_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    application = create_app(Settings.resolve(data_dir=tmp_path / "data"))
+    with TestClient(application, base_url=BASE) as bare:
+        assert bare.get("/cds-services").status_code == 401
+    assert "discovery included, is refused with 401" in " ".join((config_module.__doc__ or "").split())
