@@ -99,6 +99,8 @@ def test_unknown_engine_and_missing_input_are_clear_errors(tmp_path: Path) -> No
     assert result.exit_code == 2 and "cannot read" in result.output
     result = runner.invoke(app, ["audit", str(tmp_path), "--out", str(tmp_path), "--engine", "dask"])
     assert result.exit_code == 2 and "--engine" in result.output
+    result = runner.invoke(app, ["audit", "s3://bucket/episodes.jsonl", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--engine spark" in result.output
 
 
 def test_fhir_bulk_export(tmp_path: Path) -> None:
