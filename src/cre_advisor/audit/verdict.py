@@ -72,6 +72,8 @@ OLDER_COMPANION_CLASSES = frozenset({"aminoglycoside", "polymyxin", "tetracyclin
 DOSE_TOLERANCE = 0.10
 """A daily dose within 10% of the engine's counts as the engine's (the CDS door uses the same 10%)."""
 MBL = "metallo_beta_lactamase"
+_validate_case = Case.__pydantic_validator__.validate_python
+"""Full validation without `model_validate`'s Python layer, as the engine does it: audits run millions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ def reason_key(reason: str) -> str:
 def judge(case_data: dict[str, Any], prescribed: Sequence[Prescription], knowledge: Knowledge) -> Judgement:
     """The verdict for one episode; never raises for a bad case (that is `not_assessable`)."""
     try:
-        case = Case.model_validate(case_data)
+        case = _validate_case(case_data)
     except ValidationError as error:
         return not_assessable(knowledge, f"case invalid ({describe_validation_error(error)})")
     unknown = [p.agent for p in prescribed if knowledge.agent_id(p.agent) is None]
