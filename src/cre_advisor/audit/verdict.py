@@ -170,7 +170,8 @@ def _findings(case: Case, plan: Recommendation, reading: SusceptibilityReading, 
                            f"({', '.join(newer)} tests susceptible; the guideline does not suggest the addition)")
             applies.add("unneeded_combination")
         offered = "; ".join(" + ".join(i.agent for i in o.regimen) for o in plan.options) or "none"
-        reasons.append(f"not_offered: {label} (offered for this case: {offered})")
+        removed = _why_removed(plan, agents)
+        reasons.append(f"not_offered: {label} ({f'{removed}; ' if removed else ''}offered for this case: {offered})")
         reasons.extend(f"avoid: {agent} ({entry.reason})" for entry in plan.avoid for agent in sorted(agents)
                        if agent in entry.agents and not entry.reason.startswith("The isolate tests resistant"))
         applies.add("other_discordant")
@@ -181,6 +182,23 @@ def _findings(case: Case, plan: Recommendation, reading: SusceptibilityReading, 
     applies.update(r.split(":", 1)[0] for r in dose_reasons if r.startswith(("dose_high", "dose_low")))
     applies.add("concordant" if option.tier == "preferred" else "concordant_alternative")
     return reasons, applies
+
+
+REMOVED_MARKERS = {"apply_filters": " Removed: ", "dose_regimens": " Not dosable: "}
+
+
+def _why_removed(plan: Recommendation, agents: frozenset[str]) -> str | None:
+    """Why the engine dropped this very regimen for this case (unavailable, allergy, not dosable...),
+    read from its trace, whose filter and dosing steps list each dropped regimen as 'label: reason'."""
+    for entry in plan.trace:
+        marker = REMOVED_MARKERS.get(entry.step)
+        if marker is None or marker not in entry.finding:
+            continue
+        for dropped in entry.finding.split(marker, 1)[1].rstrip(".").split("; "):
+            label, _, why = dropped.partition(": ")
+            if frozenset(label.split(" + ")) == agents:
+                return why
+    return None
 
 
 def _pairs(kn: Knowledge) -> dict[frozenset[str], str]:
