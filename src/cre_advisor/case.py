@@ -208,19 +208,14 @@ class Plausible:
     above: str
 
     def check(self, value: float) -> float:
-        if value < self.low:
-            raise PydanticCustomError(
-                "implausible_value", "{value} {unit} is below the plausible range ({low}-{high} {unit}). {hint}",
-                {"value": f"{value:g}", "unit": self.unit, "low": f"{self.low:g}", "high": f"{self.high:g}",
-                 "hint": self.below},
-            )
-        if value > self.high:
-            raise PydanticCustomError(
-                "implausible_value", "{value} {unit} is above the plausible range ({low}-{high} {unit}). {hint}",
-                {"value": f"{value:g}", "unit": self.unit, "low": f"{self.low:g}", "high": f"{self.high:g}",
-                 "hint": self.above},
-            )
-        return value
+        if self.low <= value <= self.high:
+            return value
+        side, hint = ("below", self.below) if value < self.low else ("above", self.above)
+        raise PydanticCustomError(
+            "implausible_value", "{value} {unit} is {side} the plausible range ({low}-{high} {unit}). {hint}",
+            {"value": f"{value:g}", "unit": self.unit, "side": side, "low": f"{self.low:g}", "high": f"{self.high:g}",
+             "hint": hint},
+        )
 
     def number(self, description: str = "") -> object:
         """The annotated type: a strict finite number within the limits (shown in the JSON schema)."""
