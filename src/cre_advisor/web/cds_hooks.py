@@ -30,6 +30,7 @@ from cre_advisor.fhir import FhirInputError
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
 from cre_advisor.store.cds_feedback import Feedback, record_cards, record_feedback
+from cre_advisor.store.nonces import DatabaseReplayStore
 from cre_advisor.store.saved_cases import save_case
 from cre_advisor.web import services
 
@@ -56,6 +57,7 @@ def runtime(request: Request) -> CdsRuntime:
     found = getattr(request.app.state, "cds", None)
     if found is None:
         found = request.app.state.cds = CdsRuntime.from_environment()
+        found.verifier.replays = DatabaseReplayStore(request.app.state.database)  # shared by every worker
     return found
 
 
