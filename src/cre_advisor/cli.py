@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cre_advisor.commands import ask, cds, dose, interpret, knowledge, recommend, review, serve, users
+from cre_advisor.commands import ask, cases, cds, dose, interpret, knowledge, recommend, review, serve, users
 
 app = typer.Typer(
     name="cre-advisor",
@@ -18,5 +18,5 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for feature in (recommend, dose, interpret, knowledge, serve, cds, users, review, ask):
+for feature in (recommend, dose, interpret, knowledge, serve, cases, cds, users, review, ask):
     feature.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,9 @@ from cre_advisor.review.accounts import (
 )
 from cre_advisor.review.models import ApiToken, User, WebSession, utcnow
 from cre_advisor.review.store import ReviewStore
-from cre_advisor.review.workflow import Role
+from cre_advisor.review.workflow import Action, Role
+from cre_advisor.settings import Settings
+from cre_advisor.store.database import Database
 
 
 def test_passwords_are_stored_as_argon2id_and_checked(store: ReviewStore, accounts: Accounts) -> None:
@@ -174,6 +177,30 @@ def test_users_and_review_commands(tmp_path) -> None:
     exported = runner.invoke(cli, ["review", "export", "--output", str(tmp_path / "audit.csv"), *where])
     assert exported.exit_code == 0
     assert (tmp_path / "audit.csv").read_text().startswith("id,at,item_id,actor,action")
+
+
+def test_review_show_names_who_approved_and_when(tmp_path, accounts: Accounts) -> None:
+    where = ["--data-dir", str(tmp_path)]
+    runner = CliRunner()
+    item = "idsa-kpc-meropenem-vaborbactam"
+    assert runner.invoke(cli, ["review", "show", item, *where]).exit_code == 0  # creates and syncs the store
+    store = ReviewStore(Database(Settings.resolve(data_dir=tmp_path).database_url).engine)
+    with store.writing() as session:
+        rita, rob = (accounts.add_user(session, name, "reviewer", PASSWORD) for name in ("rita", "rob"))
+    content_hash = store.item(item).hash
+    store.act(item, Action.start_review, rita, expected_hash=content_hash)
+    store.act(item, Action.approve, rita, expected_hash=content_hash)
+    halfway = runner.invoke(cli, ["review", "show", item, *where])
+    assert "under_review" in halfway.output and "1 of 2 distinct approvals" in halfway.output
+    store.act(item, Action.approve, rob, expected_hash=content_hash)
+    shown = runner.invoke(cli, ["review", "show", item, *where])
+    assert shown.exit_code == 0 and f"{item}: approved" in shown.output
+    assert re.search(r"approved by rita at \d{4}-\d\d-\d\d \d\d:\d\d UTC", shown.output)
+    assert "approved by rob at" in shown.output and "2 of 2 distinct approvals" in shown.output
+    unknown = runner.invoke(cli, ["review", "show", "no-such-item", *where])
+    assert unknown.exit_code == 2 and "no-such-item" in unknown.output
+    refused = runner.invoke(cli, ["review", "status", *where], env={"CRE_ADVISOR_APPROVALS_REQUIRED": "1"})
+    assert refused.exit_code == 2 and "CRE_ADVISOR_APPROVALS_REQUIRED=1" in refused.output
 
 
 def test_the_server_hashes_with_at_least_the_owasp_argon2id_minimum() -> None:

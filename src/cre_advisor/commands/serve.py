@@ -28,6 +28,9 @@ from cre_advisor.settings import (
 )
 
 WORKER_APP = "cre_advisor.web.app:create_worker_app"
+# A worker loads the knowledge base before it answers uvicorn's liveness ping; uvicorn's 5 s
+# default restarts workers that are merely slow to start on a busy host, over and over.
+WORKER_HEALTHCHECK_S = 60
 
 
 def serve(
@@ -96,7 +99,8 @@ def serve(
     metrics_dir.mkdir(mode=0o700, parents=True)
     os.environ[MULTIPROC_ENV] = str(metrics_dir)
     try:
-        uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
+        uvicorn.run(WORKER_APP, factory=True, workers=workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+                    **options)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -44,15 +44,18 @@ def consume(session: Session, scope: str, value: str, expires_at: datetime, now:
     key = {"scope": scope[:300], "value": _stored(value)}
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    added = session.execute(insert(UsedNonce).values(**key, expires_at=expires_at).on_conflict_do_nothing())
-    if added.rowcount == 1:  # type: ignore[attr-defined]
+    # RETURNING says whether a row was written (a driver's rowcount may be -1 here).
+    added = session.execute(
+        insert(UsedNonce).values(**key, expires_at=expires_at).on_conflict_do_nothing().returning(UsedNonce.value)
+    )
+    if added.first() is not None:
         return True
     # Taken before: usable again only if that use has expired (compare-and-set on the expiry).
     renewed = session.execute(
         update(UsedNonce).where(UsedNonce.scope == key["scope"], UsedNonce.value == key["value"],
-                                UsedNonce.expires_at <= now).values(expires_at=expires_at)
+                                UsedNonce.expires_at <= now).values(expires_at=expires_at).returning(UsedNonce.value)
     )
-    return renewed.rowcount == 1  # type: ignore[attr-defined]
+    return renewed.first() is not None
 
 
 def sweep(session: Session, now: datetime) -> int:
