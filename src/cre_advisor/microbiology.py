@@ -27,6 +27,7 @@ from cre_advisor.knowledge.microbiology_data import (
     load_mechanism_data,
 )
 from cre_advisor.knowledge.loader import Knowledge, Organism, default_knowledge
+from cre_advisor.lru import LruDict
 
 _MIC = re.compile(r"^\s*(<=|>=|<|>|=|≤|≥)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:/\s*\d+(?:\.\d+)?)?\s*(?:mg/l)?\s*$", re.I)
 
@@ -335,8 +336,9 @@ class _EntryReading:
     missing: str | None = None
 
 
-_ENTRIES: dict[tuple[Any, ...], tuple[BreakpointTable | None, dict[tuple[Any, ...], _EntryReading]]] = {}
-_ENTRIES_MAX = 8192
+# Bounded (sizes from bench/memory.py): 128 (table, organism, site) readings in use, 256 entries each.
+_ENTRIES: LruDict[tuple[Any, ...], tuple[BreakpointTable | None, LruDict[tuple[Any, ...], _EntryReading]]] = LruDict(128)
+_ENTRIES_PER_READING = 256
 
 
 def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> SusceptibilityReading:
@@ -361,8 +363,6 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
         key = (agent, type(mic_text), mic_text, letter)
         read = memo.get(key)
         if read is None:
-            if len(memo) >= _ENTRIES_MAX:
-                memo.clear()
             read = memo[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site)
         if read.citations:
             reading._cite(*read.citations)
@@ -380,7 +380,7 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
 
 def _entry_memo(
     table: BreakpointTable | None, table_id: str, scheme: Scheme, organism: str, site: str
-) -> dict[tuple[Any, ...], _EntryReading]:
+) -> LruDict[tuple[Any, ...], _EntryReading]:
     """Readings of single entries for one table, organism and site, by (agent, MIC, S/I/R).
 
     Memoised: every input comes from a small set and each answer is frozen, so readings may
@@ -389,9 +389,7 @@ def _entry_memo(
     key = (id(table), table_id, scheme, organism, site)
     found = _ENTRIES.get(key)
     if found is None:
-        if len(_ENTRIES) >= _ENTRIES_MAX:
-            _ENTRIES.clear()
-        found = _ENTRIES[key] = (table, {})
+        found = _ENTRIES[key] = (table, LruDict(_ENTRIES_PER_READING))
     return found[1]
 
 
