@@ -13,23 +13,12 @@ import typer
 from rich.console import Console
 
 from cre_advisor.commands.common import fail
-from cre_advisor.commands.review import DatabaseOption, DataDirOption
-from cre_advisor.settings import RETENTION_ENV, Settings
-from cre_advisor.store.database import Database
+from cre_advisor.commands.review import DatabaseOption, DataDirOption, open_database
+from cre_advisor.settings import RETENTION_ENV
 from cre_advisor.store.saved_cases import ID_PATTERN, delete_case, purge_expired
 
 cases_app = typer.Typer(help="Saved cases: purge those past the retention period, delete one by id.",
                         no_args_is_help=True)
-
-
-def _database(data_dir: str | None, database: str | None, retention_days: int | None = None) -> tuple[Database, Settings]:
-    try:
-        settings = Settings.resolve(data_dir=data_dir, database_url=database, retention_days=retention_days)
-    except ValueError as error:
-        fail(str(error))
-    opened = Database(settings.database_url)
-    opened.migrate()
-    return opened, settings
 
 
 @cases_app.command("purge")
@@ -41,7 +30,7 @@ def purge(
     database: DatabaseOption = None,
 ) -> None:
     """Delete every saved case older than the retention period."""
-    opened, settings = _database(data_dir, database, retention_days)
+    opened, settings = open_database(data_dir, database, retention_days=retention_days)
     removed = purge_expired(opened, settings.retention_days)
     Console(highlight=False).print(f"removed {removed} saved case(s) older than {settings.retention_days} day(s)")
 
@@ -55,7 +44,7 @@ def delete(
     """Delete one saved case now; its link stops working."""
     if not re.match(ID_PATTERN, case_id):
         fail("ID: a saved case's id is the 32 letters, digits, '-' or '_' at the end of its link")
-    opened, _ = _database(data_dir, database)
+    opened, _ = open_database(data_dir, database)
     with opened.session() as session:
         if not delete_case(session, case_id):
             fail(f"no saved case with id {case_id}")

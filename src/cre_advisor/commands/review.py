@@ -34,14 +34,23 @@ DataDirOption = Annotated[str | None, typer.Option("--data-dir", help="The serve
 review_app = typer.Typer(help="Editorial review: state of the content and the audit trail.", no_args_is_help=True)
 
 
-def open_review_store(data_dir: str | None, database: str | None) -> ReviewStore:
-    """The review store of the server's database, with every migration applied."""
+def open_database(data_dir: str | None, database: str | None, **overrides: int | None) -> tuple[Database, Settings]:
+    """The server's database with every migration applied, and the settings it was found by.
+
+    `overrides` are Settings.resolve's policy arguments (e.g. retention_days); a bad value fails with exit 2.
+    """
     try:
-        settings = Settings.resolve(data_dir=data_dir, database_url=database)
+        settings = Settings.resolve(data_dir=data_dir, database_url=database, **overrides)  # type: ignore[arg-type]
     except ValueError as error:
         fail(str(error))
     opened = Database(settings.database_url)
     opened.migrate()
+    return opened, settings
+
+
+def open_review_store(data_dir: str | None, database: str | None) -> ReviewStore:
+    """The review store of the server's database, with every migration applied."""
+    opened, settings = open_database(data_dir, database)
     return ReviewStore(opened.engine, settings.approvals_required)
 
 
