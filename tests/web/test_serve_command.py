@@ -30,7 +30,7 @@ def test_serve_lists_its_options() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for option in ("--host", "--port", "--database", "--data-dir", "--strict-review", "--workers",
-                   "--approvals-required", "--retention-days"):
+                   "--approvals-required", "--retention-days", "--trusted-proxy"):
         assert option in result.output
 
 

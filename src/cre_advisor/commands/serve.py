@@ -57,6 +57,11 @@ def serve(
     retention_days: Annotated[
         int | None, typer.Option(help=f"Days a saved case is kept before it is purged (env {RETENTION_ENV}; default 30).")
     ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(help="Address of a load balancer whose X-Forwarded-For is believed (repeatable); "
+                     "sign-in throttling then counts the real client's address, not the balancer's."),
+    ] = None,
 ) -> None:
     """Start the bedside web page and REST API."""
     import uvicorn
@@ -87,7 +92,8 @@ def serve(
         raise typer.Exit(2) from None
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"cre-advisor: open http://{shown}:{port}/ in a browser (API docs at /docs); data in {settings.data_dir}")
-    options = {"host": host, "port": port, "log_config": log_config(), "access_log": False, "proxy_headers": False}
+    options = {"host": host, "port": port, "log_config": log_config(), "access_log": False,
+               "proxy_headers": bool(trusted_proxy), "forwarded_allow_ips": ",".join(trusted_proxy or ()) or None}
     if workers == 1:
         uvicorn.run(app, **options)
         return
