@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from review_helpers import actor, catalogue, statement
@@ -25,7 +26,7 @@ from cre_advisor.review.workflow import (
     StaleContent,
     Status,
 )
-from cre_advisor.store.database import Base, Database
+from cre_advisor.store.database import Base, Database, alembic_config
 
 ORIGINAL = statement("warn-qt", "Check the QT interval before starting.")
 CHANGED = statement("warn-qt", "Check the QT interval before and during treatment.")
@@ -288,3 +289,21 @@ def test_approvals_of_an_earlier_round_do_not_count(store: ReviewStore, people) 
     store.act("warn-qt", Action.start_review, people["rob"], expected_hash=h)
     assert store.item("warn-qt").approvals == ()
     assert store.act("warn-qt", Action.approve, people["rob"], expected_hash=h).status is Status.under_review
+
+
+def test_upgrading_keeps_earlier_approvals_visible_and_gives_old_tokens_an_expiry(tmp_path) -> None:
+    database = Database(f"sqlite+pysqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(database.engine), "7e3c9a41b2d0")  # the review schema before this change
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO review_items VALUES ('warn-qt', 'statement', 'approved', 'h1', '2026-11-24', NULL, 'h1', "
+            "'rita', '2026-11-30 10:00:00.000000', '2026-11-30 10:00:00.000000', 3)")
+        connection.exec_driver_sql("INSERT INTO review_users VALUES (1, 'bot', 'author', 'x', 1, '2026-11-30 10:00:00')")
+        connection.exec_driver_sql("INSERT INTO review_api_tokens VALUES (1, 1, 'h', 'l', '2026-11-30 10:00:00', NULL)")
+    database.migrate()
+    view = ReviewStore(database.engine).item("warn-qt")
+    assert view.status is Status.approved
+    assert [(a.approver, a.at.isoformat()) for a in view.approvals] == [("rita", "2026-11-30T10:00:00+00:00")]
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT expires_at FROM review_api_tokens").scalar_one().startswith("2027-02-28")
+    database.dispose()

@@ -43,6 +43,21 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("review_api_tokens") as batch:
         batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    # Approvals given before this revision were one person's: record them, so item pages show who approved.
+    # Their items stay approved (taking content out of strict-mode answers is the board's decision, not an
+    # upgrade's); the next content change needs the full number of distinct approvers.
+    items = sa.table("review_items", sa.column("item_id", sa.String()), sa.column("status", sa.String()),
+                     sa.column("current_hash", sa.String()), sa.column("approved_hash", sa.String()),
+                     sa.column("approved_by", sa.String()), sa.column("approved_at", sa.DateTime(True)))
+    approvals = sa.table("review_approvals", sa.column("item_id", sa.String()), sa.column("hash", sa.String()),
+                         sa.column("approver", sa.String()), sa.column("at", sa.DateTime(True)))
+    earlier = op.get_bind().execute(
+        sa.select(items.c.item_id, items.c.approved_hash, items.c.approved_by, items.c.approved_at).where(
+            items.c.status == "approved", items.c.approved_hash == items.c.current_hash,
+            items.c.approved_by.is_not(None), items.c.approved_at.is_not(None))
+    ).all()
+    if earlier:
+        op.bulk_insert(approvals, [{"item_id": i, "hash": h, "approver": who, "at": at} for i, h, who, at in earlier])
     tokens = sa.table("review_api_tokens", sa.column("id", sa.Integer()), sa.column("created_at", sa.DateTime(True)),
                       sa.column("expires_at", sa.DateTime(True)))
     bind = op.get_bind()
