@@ -26,6 +26,7 @@ from cre_advisor.knowledge.microbiology_data import (
     load_mechanism_data,
 )
 from cre_advisor.knowledge.loader import Knowledge, Organism, default_knowledge
+from cre_advisor.lru import LruDict
 from cre_advisor.mic_values import Mic, format_mic, parse_mic
 
 Category = Literal["S", "I", "R"]
@@ -303,8 +304,9 @@ class _EntryReading:
     missing: str | None = None
 
 
-_ENTRIES: dict[tuple[Any, ...], tuple[tuple[BreakpointTable | None, BreakpointTable | None], dict[tuple[Any, ...], _EntryReading]]] = {}
-_ENTRIES_MAX = 8192
+# Bounded (sizes from bench/memory.py): 128 (table, organism, site) readings in use, 256 entries each.
+_ENTRIES: LruDict[tuple[Any, ...], tuple[tuple[BreakpointTable | None, BreakpointTable | None], LruDict[tuple[Any, ...], _EntryReading]]] = LruDict(128)
+_ENTRIES_PER_READING = 256
 
 
 def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> SusceptibilityReading:
@@ -330,8 +332,6 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
         key = (agent, type(mic_text), mic_text, letter)
         read = memo.get(key)
         if read is None:
-            if len(memo) >= _ENTRIES_MAX:
-                memo.clear()
             read = memo[key] = _interpret_entry(agent, mic_text, letter, table, table_id, scheme, organism, site,
                                                 fallback)
         if read.citations:
@@ -351,7 +351,7 @@ def read_susceptibility(isolate: Isolate, site: str, knowledge: Knowledge) -> Su
 def _entry_memo(
     table: BreakpointTable | None, table_id: str, scheme: Scheme, organism: str, site: str,
     fallback: BreakpointTable | None = None,
-) -> dict[tuple[Any, ...], _EntryReading]:
+) -> LruDict[tuple[Any, ...], _EntryReading]:
     """Readings of single entries for one table, organism and site, by (agent, MIC, S/I/R).
 
     Memoised: every input comes from a small set and each answer is frozen, so readings may
@@ -360,9 +360,7 @@ def _entry_memo(
     key = (id(table), table_id, scheme, organism, site, id(fallback))
     found = _ENTRIES.get(key)
     if found is None:
-        if len(_ENTRIES) >= _ENTRIES_MAX:
-            _ENTRIES.clear()
-        found = _ENTRIES[key] = ((table, fallback), {})
+        found = _ENTRIES[key] = ((table, fallback), LruDict(_ENTRIES_PER_READING))
     return found[1]
 
 

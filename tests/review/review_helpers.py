@@ -11,7 +11,7 @@ from cre_advisor.review.workflow import Role
 
 # Minimal argon2 cost: the tests check the workflow, not the hash's strength.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PASSWORD = "correct horse battery staple"
+PASSWORD = "plum kettle orbit 47 granite"
 
 
 def statement(item_id: str, text: str) -> ContentItem:

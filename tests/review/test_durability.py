@@ -91,9 +91,12 @@ def server(tmp_path) -> Iterator[Server]:
 def test_acknowledged_actions_survive_sigkill(server: Server, tmp_path: Path) -> None:
     database = Database(Settings.resolve(data_dir=tmp_path, database_url=None).database_url)
     database.migrate()
+    tokens = {}
     with ReviewStore(database.engine).writing() as session:
-        Accounts(CHEAP_HASHER).add_user(session, "rita", "reviewer", PASSWORD)
-        headers = {"Authorization": f"Bearer {Accounts.issue_token(session, 'rita', 'durability')}"}
+        for name in ("rita", "otto"):  # two reviewers: one approval alone does not approve
+            Accounts(CHEAP_HASHER).add_user(session, name, "reviewer", PASSWORD)
+            tokens[name] = {"Authorization": f"Bearer {Accounts.issue_token(session, name, 'durability')}"}
+    headers = tokens["rita"]
     database.dispose()
     items = sorted(content_items(default_knowledge()).values(), key=lambda item: item.id)
 
@@ -106,17 +109,17 @@ def test_acknowledged_actions_survive_sigkill(server: Server, tmp_path: Path) ->
     def reviewer(share: list) -> None:
         with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
             for item in share:
-                for action in ("start_review", "approve"):
+                for who, action in (("rita", "start_review"), ("rita", "approve"), ("otto", "approve")):
                     try:
                         response = client.post(f"/v1/review/items/{item.id}/actions",
-                                               json={"action": action, "hash": item.hash})
+                                               json={"action": action, "hash": item.hash}, headers=tokens[who])
                     except httpx.TransportError:
                         return  # the server is gone
                     if response.status_code != 200:
                         unexpected.append(f"{item.id} {action}: {response.status_code} {response.text}")
                         return
                     with lock:
-                        acknowledged.append((item.id, action))
+                        acknowledged.append((item.id, f"{who} {action}"))
                         if len(acknowledged) >= KILL_AFTER:
                             enough.set()
 
@@ -131,16 +134,18 @@ def test_acknowledged_actions_survive_sigkill(server: Server, tmp_path: Path) ->
     with lock:
         survivors = list(acknowledged)
     assert len(survivors) >= KILL_AFTER
-    assert len(survivors) < 2 * len(items), "the kill came after the stream ended"
+    assert len(survivors) < 3 * len(items), "the kill came after the stream ended"
 
     with sqlite3.connect(tmp_path / DATABASE_FILE) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
     server.start()
     with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
-        for item_id, action in survivors:
+        for item_id, step in survivors:
             detail = client.get(f"/v1/review/items/{item_id}").json()
-            applied = {(e["action"], e["outcome"]) for e in detail["history"]}
-            assert (action, "applied") in applied, (item_id, action)
-            expected = {"start_review": {"under_review", "approved"}, "approve": {"approved"}}[action]
-            assert detail["item"]["status"] in expected, (item_id, action, detail["item"]["status"])
+            applied = {(e["actor"], e["action"], e["outcome"]) for e in detail["history"]}
+            who, action = step.split()
+            assert (who, action, "applied") in applied, (item_id, step)
+            expected = {"rita start_review": {"under_review", "approved"},
+                        "rita approve": {"under_review", "approved"}, "otto approve": {"approved"}}[step]
+            assert detail["item"]["status"] in expected, (item_id, step, detail["item"]["status"])

@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from review_helpers import actor, catalogue, statement
@@ -15,8 +16,17 @@ from sqlalchemy.exc import DBAPIError
 from cre_advisor.review.accounts import Accounts
 from cre_advisor.review.models import AppendOnly, AuditEntry
 from cre_advisor.review.store import RELEASE_ACTOR, ReviewStore, UnknownItem
-from cre_advisor.review.workflow import Action, FourEyes, IllegalTransition, NotPermitted, Role, StaleContent, Status
-from cre_advisor.store.database import Base, Database
+from cre_advisor.review.workflow import (
+    Action,
+    AlreadyApproved,
+    FourEyes,
+    IllegalTransition,
+    NotPermitted,
+    Role,
+    StaleContent,
+    Status,
+)
+from cre_advisor.store.database import Base, Database, alembic_config
 
 ORIGINAL = statement("warn-qt", "Check the QT interval before starting.")
 CHANGED = statement("warn-qt", "Check the QT interval before and during treatment.")
@@ -33,9 +43,11 @@ def people(store: ReviewStore, accounts: Accounts) -> dict[str, object]:
     }
 
 
-def approve(store: ReviewStore, reviewer, item=ORIGINAL) -> None:
+def approve(store: ReviewStore, reviewer, second, item=ORIGINAL) -> None:
+    """Start the review and approve it by two distinct reviewers."""
     store.act(item.id, Action.start_review, reviewer, expected_hash=item.hash)
     store.act(item.id, Action.approve, reviewer, expected_hash=item.hash)
+    store.act(item.id, Action.approve, second, expected_hash=item.hash)
 
 
 def test_the_migration_creates_exactly_the_mapped_tables(database: Database) -> None:
@@ -64,8 +76,10 @@ def test_full_cycle_with_changes_requested_and_resubmission(store: ReviewStore, 
     resubmitted = store.act("warn-qt", Action.resubmit, people["ann"], expected_hash=h, comment="label cited now")
     assert (resubmitted.status, resubmitted.submitted_by) == (Status.submitted, "ann")
     store.act("warn-qt", Action.start_review, people["rob"], expected_hash=h)
-    approved = store.act("warn-qt", Action.approve, people["rob"], expected_hash=h)
-    assert (approved.status, approved.approved_hash, approved.approved_by) == (Status.approved, h, "rob")
+    assert store.act("warn-qt", Action.approve, people["rob"], expected_hash=h).status is Status.under_review
+    approved = store.act("warn-qt", Action.approve, people["rita"], expected_hash=h)
+    assert (approved.status, approved.approved_hash, approved.approved_by) == (Status.approved, h, "rita")
+    assert [a.approver for a in approved.approvals] == ["rob", "rita"]
     trail = [(e.actor, e.action, e.from_status, e.to_status, e.outcome) for e in store.history("warn-qt")]
     assert trail == [
         (RELEASE_ACTOR, "released", None, "submitted", "applied"),
@@ -73,7 +87,8 @@ def test_full_cycle_with_changes_requested_and_resubmission(store: ReviewStore, 
         ("rita", "request_changes", "under_review", "changes_requested", "applied"),
         ("ann", "resubmit", "changes_requested", "submitted", "applied"),
         ("rob", "start_review", "submitted", "under_review", "applied"),
-        ("rob", "approve", "under_review", "approved", "applied"),
+        ("rob", "approve", "under_review", "under_review", "applied"),
+        ("rita", "approve", "under_review", "approved", "applied"),
     ]
     assert store.history("warn-qt")[2].comment == "cite the label"
 
@@ -96,6 +111,8 @@ def test_illegal_transitions_are_refused_and_recorded(store: ReviewStore, people
     store.sync(catalogue(ORIGINAL))
     for step in setup:
         store.act("warn-qt", step, people["rita"], expected_hash=ORIGINAL.hash, comment="because")
+        if step is Action.approve:  # the second approval that completes it
+            store.act("warn-qt", step, people["ada"], expected_hash=ORIGINAL.hash)
     before = store.item("warn-qt")
     with pytest.raises(IllegalTransition):
         store.act("warn-qt", action, people[who], expected_hash=ORIGINAL.hash, comment="because")
@@ -125,13 +142,14 @@ def test_four_eyes_the_resubmitting_admin_cannot_approve(store: ReviewStore, peo
         store.act("warn-qt", Action.approve, people["ada"], expected_hash=h)
     assert store.item("warn-qt").status is Status.under_review
     assert store.history("warn-qt")[-1].outcome == "refused"
-    assert store.act("warn-qt", Action.approve, people["rita"], expected_hash=h).status is Status.approved
+    assert store.act("warn-qt", Action.approve, people["rita"], expected_hash=h).status is Status.under_review
+    assert store.act("warn-qt", Action.approve, people["rob"], expected_hash=h).status is Status.approved
 
 
 def test_a_changed_hash_lapses_the_approval_and_shows_the_diff(store: ReviewStore, people) -> None:
     store.sync(catalogue(ORIGINAL, OTHER))
-    approve(store, people["rita"])
-    approve(store, people["rita"], OTHER)
+    approve(store, people["rita"], people["rob"])
+    approve(store, people["rita"], people["rob"], OTHER)
     assert store.review_states(catalogue(ORIGINAL, OTHER)) == {"warn-qt": "approved", "warn-renal": "approved"}
 
     # A new release changes one sentence of one item: before any sync the engine already
@@ -150,7 +168,7 @@ def test_a_changed_hash_lapses_the_approval_and_shows_the_diff(store: ReviewStor
         "Check the QT interval before starting.", "Check the QT interval before and during treatment.")]
 
     # Re-approval binds to the new hash; shipping the old text again lapses it again.
-    approve(store, people["rob"], CHANGED)
+    approve(store, people["rob"], people["ada"], CHANGED)
     assert store.review_states(catalogue(CHANGED, OTHER))["warn-qt"] == "approved"
     assert store.review_states(catalogue(ORIGINAL, OTHER))["warn-qt"] == "submitted"
 
@@ -189,7 +207,7 @@ def test_items_the_store_has_not_seen_count_as_submitted(store: ReviewStore) -> 
 
 def test_the_audit_trail_cannot_be_changed(store: ReviewStore, database: Database, people) -> None:
     store.sync(catalogue(ORIGINAL))
-    approve(store, people["rita"])
+    approve(store, people["rita"], people["rob"])
     for statement_sql in ("UPDATE review_audit SET actor = 'mallory'", "DELETE FROM review_audit"):
         with database.engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
             connection.execute(text(statement_sql))
@@ -203,7 +221,7 @@ def test_the_audit_trail_cannot_be_changed(store: ReviewStore, database: Databas
     with pytest.raises(AppendOnly), store.writing() as session:
         session.delete(session.get(AuditEntry, 1))
         session.flush()
-    assert [e.actor for e in store.history("warn-qt")] == [RELEASE_ACTOR, "rita", "rita"]
+    assert [e.actor for e in store.history("warn-qt")] == [RELEASE_ACTOR, "rita", "rita", "rob"]
 
 
 def test_csv_export_has_one_row_per_action(store: ReviewStore, people) -> None:
@@ -217,3 +235,75 @@ def test_csv_export_has_one_row_per_action(store: ReviewStore, people) -> None:
     assert (last["actor"], last["from_status"], last["to_status"], last["hash"], last["comment"], last["outcome"]) == (
         "rita", "under_review", "changes_requested", ORIGINAL.hash, 'dose "per kg", not flat', "applied")
     assert last["at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize("formula", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)"])
+def test_csv_cells_that_look_like_formulas_are_made_inert(store: ReviewStore, people, formula: str) -> None:
+    store.sync(catalogue(ORIGINAL))
+    store.act("warn-qt", Action.start_review, people["rita"], expected_hash=ORIGINAL.hash)
+    store.act("warn-qt", Action.request_changes, people["rita"], expected_hash=ORIGINAL.hash, comment=formula)
+    last = list(csv.DictReader(io.StringIO(store.export_csv())))[-1]
+    assert last["comment"] == "'" + formula
+
+
+def test_one_reviewer_alone_cannot_approve(store: ReviewStore, people) -> None:
+    store.sync(catalogue(ORIGINAL))
+    h = ORIGINAL.hash
+    store.act("warn-qt", Action.start_review, people["rita"], expected_hash=h)
+    first = store.act("warn-qt", Action.approve, people["rita"], expected_hash=h)
+    assert (first.status, [a.approver for a in first.approvals], first.approved_hash) == (
+        Status.under_review, ["rita"], None)
+    with pytest.raises(AlreadyApproved, match="1 more reviewer"):
+        store.act("warn-qt", Action.approve, people["rita"], expected_hash=h)
+    assert store.item("warn-qt").status is Status.under_review
+    assert store.review_states(catalogue(ORIGINAL))["warn-qt"] is Status.under_review  # not approved for the engine
+    refused = store.history("warn-qt")[-1]
+    assert (refused.actor, refused.action, refused.outcome) == ("rita", "approve", "refused")
+    second = store.act("warn-qt", Action.approve, people["rob"], expected_hash=h)
+    assert second.status is Status.approved
+    assert [(a.approver, a.at.tzinfo is not None) for a in second.approvals] == [("rita", True), ("rob", True)]
+    assert store.history("warn-qt")[-1].reason == "approval 2 of 2 for this version"
+
+
+def test_a_board_may_require_more_approvers(database: Database, accounts: Accounts) -> None:
+    store = ReviewStore(database.engine, approvals_required=3)
+    reviewers = [actor(store, accounts, name, Role.reviewer) for name in ("rita", "rob", "rae")]
+    store.sync(catalogue(ORIGINAL))
+    store.act("warn-qt", Action.start_review, reviewers[0], expected_hash=ORIGINAL.hash)
+    states = [store.act("warn-qt", Action.approve, who, expected_hash=ORIGINAL.hash).status for who in reviewers]
+    assert states == [Status.under_review, Status.under_review, Status.approved]
+
+
+def test_fewer_than_two_approvers_cannot_be_configured(database: Database) -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        ReviewStore(database.engine, approvals_required=1)
+
+
+def test_approvals_of_an_earlier_round_do_not_count(store: ReviewStore, people) -> None:
+    store.sync(catalogue(ORIGINAL))
+    h = ORIGINAL.hash
+    store.act("warn-qt", Action.start_review, people["rita"], expected_hash=h)
+    store.act("warn-qt", Action.approve, people["rita"], expected_hash=h)
+    store.act("warn-qt", Action.request_changes, people["rob"], expected_hash=h, comment="cite the label")
+    store.act("warn-qt", Action.resubmit, people["ann"], expected_hash=h, comment="cited")
+    store.act("warn-qt", Action.start_review, people["rob"], expected_hash=h)
+    assert store.item("warn-qt").approvals == ()
+    assert store.act("warn-qt", Action.approve, people["rob"], expected_hash=h).status is Status.under_review
+
+
+def test_upgrading_keeps_earlier_approvals_visible_and_gives_old_tokens_an_expiry(tmp_path) -> None:
+    database = Database(f"sqlite+pysqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(database.engine), "7e3c9a41b2d0")  # the review schema before this change
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO review_items VALUES ('warn-qt', 'statement', 'approved', 'h1', '2026-11-24', NULL, 'h1', "
+            "'rita', '2026-11-30 10:00:00.000000', '2026-11-30 10:00:00.000000', 3)")
+        connection.exec_driver_sql("INSERT INTO review_users VALUES (1, 'bot', 'author', 'x', 1, '2026-11-30 10:00:00')")
+        connection.exec_driver_sql("INSERT INTO review_api_tokens VALUES (1, 1, 'h', 'l', '2026-11-30 10:00:00', NULL)")
+    database.migrate()
+    view = ReviewStore(database.engine).item("warn-qt")
+    assert view.status is Status.approved
+    assert [(a.approver, a.at.isoformat()) for a in view.approvals] == [("rita", "2026-11-30T10:00:00+00:00")]
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT expires_at FROM review_api_tokens").scalar_one().startswith("2027-02-28")
+    database.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,10 @@ from fastapi.testclient import TestClient
 from review_helpers import CHEAP_HASHER, PASSWORD
 
 from cre_advisor.knowledge.loader import default_knowledge
-from cre_advisor.review.accounts import Accounts
+from sqlalchemy import select
+
+from cre_advisor.review.accounts import FAILURES_PER_ACCOUNT, Accounts
+from cre_advisor.review.models import LoginAttempt
 from cre_advisor.review.content import make_item
 from cre_advisor.review.web import review_of, review_states_for
 from cre_advisor.settings import DATABASE_FILE, Settings
@@ -61,6 +65,15 @@ def token(app: FastAPI, name: str) -> dict[str, str]:
 
 def current_hash(app: FastAPI, item_id: str = ITEM) -> str:
     return review_of(app).store.item(item_id).hash
+
+
+def approve_by_two(client: TestClient, app: FastAPI) -> None:
+    """rita starts the review and approves, rob gives the second approval, all through the API."""
+    rita, rob = token(app, "rita"), token(app, "rob")
+    for headers, action in ((rita, "start_review"), (rita, "approve"), (rob, "approve")):
+        response = client.post(f"/v1/review/items/{ITEM}/actions", headers=headers,
+                               json={"action": action, "hash": current_hash(app)})
+        assert response.status_code == 200, response.text
 
 
 def sign_in(client: TestClient, name: str, password: str = PASSWORD):
@@ -185,8 +198,72 @@ def test_review_pages_cannot_be_framed_or_cached(client: TestClient) -> None:
     sign_in(client, "rita")
     headers = client.get(f"/review/items/{ITEM}").headers
     assert headers["x-frame-options"] == "DENY"
-    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    policy = headers["content-security-policy"]
+    for directive in ("default-src 'none'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'"):
+        assert directive in policy
+    assert "unsafe-inline" not in policy and "<style" not in client.get(f"/review/items/{ITEM}").text
     assert headers["cache-control"] == "no-store"
+    assert client.get("/review/review.css").headers["content-type"].startswith("text/css")
+
+
+def test_the_api_sends_nosniff_a_deny_all_policy_and_no_store(app: FastAPI, client: TestClient) -> None:
+    headers = client.get("/v1/review/items", headers=token(app, "rita")).headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert headers["cache-control"] == "no-store"
+
+
+def test_a_sign_in_form_token_works_once(client: TestClient) -> None:
+    form = client.get("/review/login")
+    data = {"name": "rita", "password": PASSWORD, "csrf_token": form_fields(form.text)["csrf_token"]}
+    assert client.post("/review/login", data=data, follow_redirects=False).status_code == 303
+    client.cookies.set("cre_review_login_csrf", data["csrf_token"], domain="testserver.local", path="/review/login")
+    replayed = client.post("/review/login", data=data, follow_redirects=False)  # same cookie, same token
+    assert replayed.status_code == 403 and "already used" in replayed.json()["detail"]
+
+
+def test_sign_in_locks_out_after_repeated_failures_and_audits_it(app: FastAPI, client: TestClient) -> None:
+    for _ in range(FAILURES_PER_ACCOUNT):
+        assert sign_in(client, "rita", "wrong password here").status_code == 401
+    locked = sign_in(client, "rita")  # the right password, but too late
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.text and "locked until" in locked.text
+    assert int(locked.headers["retry-after"]) > 0
+    assert sign_in(client, "rob").status_code == 303  # another account from elsewhere is not affected
+    with review_of(app).store.reading() as session:
+        outcomes = [a.outcome for a in session.scalars(select(LoginAttempt).where(LoginAttempt.name == "rita"))]
+    assert outcomes == ["failed"] * FAILURES_PER_ACCOUNT + ["locked"]
+
+
+def test_a_login_flood_does_not_block_other_writes(app: FastAPI) -> None:
+    """Wrong passwords from 8 clients while a reviewer acts: no 500, and every review action is applied.
+
+    With a slow (realistic) hasher, a password check inside the write transaction held SQLite's
+    write lock for its whole duration; checked outside, the reviewer's writes go through.
+    """
+    review = review_of(app)
+    app.state.review = replace(review, accounts=Accounts())  # the server's real, slow argon2 parameters
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def flood(n: int) -> None:
+        with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as attacker:
+            while not stop.is_set():
+                statuses.append(sign_in(attacker, f"user{n}", "wrong password here").status_code)
+
+    threads = [threading.Thread(target=flood, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        with TestClient(app, base_url="https://testserver") as reviewer:
+            approve_by_two(reviewer, app)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert statuses and set(statuses) <= {401, 429}
+    assert review_of(app).store.item(ITEM).status == "approved"
 
 
 # ---- the workflow through the pages ------------------------------------------------------------
@@ -204,7 +281,16 @@ def test_review_and_approve_through_the_pages_then_lapse_on_change(app: FastAPI,
     assert act_on_page(client, "start_review").status_code == 303
     assert act_on_page(client, "approve").status_code == 303
     page = client.get(f"/review/items/{ITEM}").text
-    assert "Approved" in page and "rita" in page and "approve" in page
+    assert "Under review" in page and "(1 of 2 distinct reviewers needed)" in page
+    again = act_on_page(client, "approve")  # the same person cannot be the second approver
+    assert again.status_code == 409 and "has already approved this version" in again.text
+    assert review_states_for(app)[ITEM] == "under_review"
+    sign_in(client, "rob")
+    assert act_on_page(client, "approve").status_code == 303
+    page = client.get(f"/review/items/{ITEM}").text
+    assert "Approved" in page and "(2 of 2 distinct reviewers needed)" in page
+    assert re.search(r"rita on \d{4}-\d\d-\d\d \d\d:\d\d UTC; rob on", page)
+    assert review_states_for(app)[ITEM] == "approved"
 
     # A new release edits the rationale of this regimen row.
     review = review_of(app)
@@ -307,9 +393,7 @@ def test_engine_mapping_covers_every_item_the_engine_reports_on(app: FastAPI, cl
     states = review_states_for(app)
     assert set(default_knowledge().items) <= set(states)
     assert set(states.values()) == {"submitted"}
-    rita = token(app, "rita")
-    for action in ("start_review", "approve"):
-        client.post(f"/v1/review/items/{ITEM}/actions", headers=rita, json={"action": action, "hash": current_hash(app)})
+    approve_by_two(client, app)
     assert review_states_for(app)[ITEM] == "approved"
 
 
@@ -320,12 +404,9 @@ def test_the_server_runs_its_review_on_postgresql(postgres_schema_url: str, tmp_
     review = review_of(application)
     with review.store.writing() as session:
         Accounts(CHEAP_HASHER).add_user(session, "rita", "reviewer", PASSWORD)
+        Accounts(CHEAP_HASHER).add_user(session, "rob", "reviewer", PASSWORD)
     with TestClient(application, base_url="https://testserver") as client:
-        headers = token(application, "rita")
-        for action in ("start_review", "approve"):
-            response = client.post(f"/v1/review/items/{ITEM}/actions", headers=headers,
-                                   json={"action": action, "hash": current_hash(application)})
-            assert response.status_code == 200, response.text
+        approve_by_two(client, application)
         assert review_states_for(application)[ITEM] == "approved"
-        assert f",{ITEM},rita,approve,under_review,approved," in client.get("/v1/review/audit.csv",
-                                                                            headers=headers).text
+        assert f",{ITEM},rob,approve,under_review,approved," in client.get("/v1/review/audit.csv",
+                                                                            headers=token(application, "rob")).text

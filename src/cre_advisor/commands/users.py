@@ -15,7 +15,7 @@ from rich.console import Console
 
 from cre_advisor.commands.common import fail
 from cre_advisor.commands.review import DatabaseOption, DataDirOption, open_review_store
-from cre_advisor.review.accounts import AccountError, Accounts
+from cre_advisor.review.accounts import MAX_TOKEN_DAYS, TOKEN_DAYS, AccountError, Accounts
 from cre_advisor.review.workflow import Role
 
 users_app = typer.Typer(help="People who author and review content, and their API tokens.", no_args_is_help=True)
@@ -61,6 +61,7 @@ def list_users(data_dir: DataDirOption = None, database: DatabaseOption = None) 
 def token(
     name: NameArgument,
     label: Annotated[str, typer.Option("--label", help="What the token is for, e.g. the script's name.")] = "script",
+    days: Annotated[int, typer.Option("--days", help=f"Days until the token expires (1-{MAX_TOKEN_DAYS}).")] = TOKEN_DAYS,
     data_dir: DataDirOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -68,7 +69,7 @@ def token(
     store = open_review_store(data_dir, database)
     try:
         with store.writing() as session:
-            issued = Accounts.issue_token(session, name, label)
+            issued = Accounts.issue_token(session, name, label, days=days)
     except AccountError as error:
         fail(str(error))
     sys.stdout.write(issued + "\n")

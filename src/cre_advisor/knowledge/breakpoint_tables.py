@@ -183,15 +183,22 @@ class BreakpointTables:
         return BreakpointTables(tables, aliases, {**self.schemes, table.id: table.scheme})
 
 
+MAX_TABLE_BYTES = 5_000_000
+
+
 def read_breakpoint_table(path: str | Path) -> BreakpointTable:
     """Read and validate one table file; errors name the file."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_TABLE_BYTES:
+            raise ValueError(f"larger than {MAX_TABLE_BYTES // 1_000_000} MB; a laboratory table is a few kilobytes")
         with path.open(encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
         return BreakpointTable.model_validate(data)
+    except RecursionError:
+        raise ValueError(f"breakpoint table {path}: nests too deeply to be a table") from None
     except (OSError, yaml.YAMLError, ValueError) as error:
-        raise ValueError(f"breakpoint table {path}: {error}") from error
+        raise ValueError(f"breakpoint table {path}: {' '.join(str(error).split())}") from error  # one line
 
 
 def extra_table_paths() -> tuple[Path, ...]:

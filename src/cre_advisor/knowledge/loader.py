@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 import yaml
 
+from cre_advisor.lru import LruDict
 from cre_advisor.knowledge.schema import (
     Agent,
     AvoidRule,
@@ -28,6 +29,9 @@ from cre_advisor.knowledge.schema import (
 )
 
 KNOWLEDGE_DIR = Path(__file__).parent
+# Entries per memo: bench/memory.py (110,000 of its varied cases measured) fills the largest (the engine's rule
+# matches) to about 1,600 distinct fact combinations; 4,096 keeps every one of them with room to spare.
+MEMO_SIZE = 4096
 _WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -139,9 +143,10 @@ class Knowledge:
         states = set(self.review_index.values())
         self.uniform_review: tuple[str, str] | None = states.pop() if len(states) == 1 else None
         """The one (status, date) every item shares, as in a fresh release; None once they differ."""
-        self.memos: defaultdict[str, dict[Any, Any]] = defaultdict(dict)
+        self.memos: defaultdict[str, LruDict[Any, Any]] = defaultdict(lambda: LruDict(MEMO_SIZE))
         """Memos of what follows from this knowledge alone (the engine's rule matches, allergy extents, dose plans,
-        fixed-dose items), by name: kept here so they live and go with the knowledge they came from."""
+        fixed-dose items), by name: kept here so they live and go with the knowledge they came from. Each is
+        an LRU of MEMO_SIZE entries, so a server answering new patients for months stays flat in memory."""
 
     # ---- lookups -------------------------------------------------------------------------
     def agent_id(self, name: str) -> str | None:

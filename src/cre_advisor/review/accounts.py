@@ -2,7 +2,14 @@
 
 Secrets are never stored: passwords as argon2id hashes, tokens and session ids as SHA-256 of
 high-entropy random values (a fast hash is enough for 256 random bits). Every function takes
-an open Session; the caller owns the transaction.
+an open Session; the caller owns the transaction. Checking a password only reads, so a caller
+can do it outside any write transaction (argon2 is slow on purpose; a write lock held meanwhile
+would stall every other writer on SQLite).
+
+Sign-in is throttled from the attempts table: after FAILURES_PER_ACCOUNT failures for one name
+(since its last success) or FAILURES_PER_ADDRESS from one address within LOCKOUT_WINDOW, further
+attempts are refused until the window after the last failure has passed. Sessions end after
+SESSION_IDLE without a request and after SESSION_LIFETIME in any case; API tokens expire.
 """
 
 from __future__ import annotations
@@ -11,20 +18,30 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cache, cached_property
+from pathlib import Path
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cre_advisor.review.models import ApiToken, User, WebSession, utcnow
+from cre_advisor.review.models import ApiToken, LoginAttempt, User, WebSession, utcnow
 from cre_advisor.review.workflow import Role, parse_role
 
 TOKEN_PREFIX = "crea_"
 SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_TOUCH = timedelta(minutes=1)  # last-seen is written at most this often per session
+TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 365
 MIN_PASSWORD_LENGTH = 12
+FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_ADDRESS = 20
+LOCKOUT_WINDOW = timedelta(minutes=15)
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
 
@@ -39,6 +56,44 @@ class Actor:
 
 class AccountError(ValueError):
     """A user could not be created or changed; the message names the field."""
+
+
+class SignedIn(NamedTuple):
+    """A live browser session: who, the CSRF token of its forms, and when it was last used."""
+
+    actor: Actor
+    csrf: str
+    last_seen: datetime
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why `password` is too easy to guess for `name`, or None when it is acceptable.
+
+    Length first, then the bundled list of common passwords (also with digits and symbols
+    dropped, and repeated), the user's own name, digits only, and too few distinct characters.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    letters = "".join(c for c in lowered if c.isalpha())
+    if not letters:
+        return "password must not be digits and symbols only"
+    common = _common_passwords()
+    if lowered in common or letters in common or any(
+        letters == word * (len(letters) // len(word)) for word in common if word and len(letters) % len(word) == 0
+    ):
+        return "password is on the list of common passwords; choose a longer phrase of unrelated words"
+    if len(name) >= 3 and name.lower() in lowered:
+        return "password must not contain the user's name"
+    if len(set(lowered)) < 5:
+        return "password repeats too few characters; choose a longer phrase of unrelated words"
+    return None
 
 
 def _digest(secret: str) -> str:
@@ -74,8 +129,9 @@ class Accounts:
                 f"name '{name}' is not allowed: use 1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
             )
         parsed_role = parse_role(role)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        problem = password_problem(name, password)
+        if problem is not None:
+            raise AccountError(problem)
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise AccountError(f"a user named '{name}' already exists")
         user = User(name=name, role=parsed_role.value, password_hash=self.hasher.hash(password), active=True)
@@ -93,7 +149,7 @@ class Accounts:
         return list(session.scalars(select(User).order_by(User.name)))
 
     def authenticate(self, session: Session, name: str, password: str) -> Actor | None:
-        """The user if the name and password match an active account, else None."""
+        """The user if the name and password match an active account, else None. Only reads."""
         user = session.scalar(select(User).where(User.name == name)) if NAME_PATTERN.match(name) else None
         try:
             self.hasher.verify(user.password_hash if user else self._decoy, password)
@@ -101,16 +157,47 @@ class Accounts:
             return None
         if user is None or not user.active:
             return None
-        if self.hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = self.hasher.hash(password)
         return _actor(user)
 
+    def refresh_hash(self, session: Session, actor: Actor, password: str) -> None:
+        """Re-hash a verified password when the hasher's parameters have grown since it was stored."""
+        user = session.get(User, actor.id)
+        if user is not None and self.hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
+
     @staticmethod
-    def issue_token(session: Session, name: str, label: str) -> str:
-        """A new API token for `name`; returned once, only its hash is kept."""
+    def locked_until(session: Session, name: str, address: str, now: datetime | None = None) -> datetime | None:
+        """When sign-in for this name or from this address opens again, or None when it is open now."""
+        now = now or utcnow()
+        window_start = now - LOCKOUT_WINDOW
+        last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.name == name, LoginAttempt.outcome == "succeeded"))
+        since = max(window_start, last_success) if last_success else window_start
+        for column, value, limit, start in ((LoginAttempt.name, name, FAILURES_PER_ACCOUNT, since),
+                                            (LoginAttempt.address, address, FAILURES_PER_ADDRESS, window_start)):
+            count, latest = session.execute(select(func.count(), func.max(LoginAttempt.at)).where(
+                column == value, LoginAttempt.outcome == "failed", LoginAttempt.at > start)).one()
+            if count >= limit:
+                latest = latest if latest.tzinfo else latest.replace(tzinfo=now.tzinfo)
+                return latest + LOCKOUT_WINDOW
+        return None
+
+    @staticmethod
+    def record_attempt(session: Session, name: str, address: str, outcome: str, now: datetime | None = None) -> None:
+        """Audit one sign-in attempt (succeeded, failed or locked); failures feed the throttle."""
+        session.add(LoginAttempt(at=now or utcnow(), name=name[:100], address=address[:64], outcome=outcome))
+
+    @staticmethod
+    def issue_token(session: Session, name: str, label: str, days: int = TOKEN_DAYS,
+                    now: datetime | None = None) -> str:
+        """A new API token for `name`, valid for `days`; returned once, only its hash is kept."""
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise AccountError(f"token lifetime must be 1 to {MAX_TOKEN_DAYS} days; got {days}")
         user = _user_named(session, name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label))
+        now = now or utcnow()
+        session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label, created_at=now,
+                             expires_at=now + timedelta(days=days)))
         return token
 
     @staticmethod
@@ -123,11 +210,13 @@ class Accounts:
         return len(live)
 
     @staticmethod
-    def token_actor(session: Session, token: str) -> Actor | None:
+    def token_actor(session: Session, token: str, now: datetime | None = None) -> Actor | None:
+        """The token's user while the token is live: not revoked, not expired, user active."""
         row = session.execute(
             select(User)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
+            .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True),
+                   ApiToken.expires_at > (now or utcnow()))
         ).scalar_one_or_none()
         return _actor(row) if row else None
 
@@ -140,20 +229,32 @@ class Accounts:
         csrf = secrets.token_urlsafe(32)
         session.add(
             WebSession(id_hash=_digest(cookie), user_id=actor.id, csrf_token=csrf, created_at=now,
-                       expires_at=now + SESSION_LIFETIME)
+                       expires_at=now + SESSION_LIFETIME, last_seen_at=now)
         )
         return cookie, csrf
 
     @staticmethod
-    def session_actor(session: Session, cookie: str, now: datetime | None = None) -> tuple[Actor, str] | None:
-        """The signed-in actor and the session's CSRF token, or None if unknown or expired."""
+    def session_actor(session: Session, cookie: str, now: datetime | None = None) -> SignedIn | None:
+        """The signed-in actor, the session's CSRF token and last use; None if unknown, expired or idle too long."""
+        now = now or utcnow()
         row = session.execute(
-            select(User, WebSession.csrf_token)
+            select(User, WebSession.csrf_token, func.coalesce(WebSession.last_seen_at, WebSession.created_at))
             .join(WebSession, WebSession.user_id == User.id)
-            .where(WebSession.id_hash == _digest(cookie), WebSession.expires_at > (now or utcnow()),
-                   User.active.is_(True))
+            .where(WebSession.id_hash == _digest(cookie), WebSession.expires_at > now, User.active.is_(True))
         ).one_or_none()
-        return (_actor(row[0]), row[1]) if row else None
+        if row is None:
+            return None
+        last_seen = row[2] if row[2].tzinfo else row[2].replace(tzinfo=now.tzinfo)
+        if now - last_seen >= SESSION_IDLE:
+            return None
+        return SignedIn(_actor(row[0]), row[1], last_seen)
+
+    @staticmethod
+    def touch_session(session: Session, cookie: str, now: datetime | None = None) -> None:
+        """Mark the session as used now (callers skip this when it was marked within SESSION_TOUCH)."""
+        row = session.get(WebSession, _digest(cookie))
+        if row is not None:
+            row.last_seen_at = now or utcnow()
 
     @staticmethod
     def close_session(session: Session, cookie: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, event
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -64,6 +64,7 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class WebSession(Base):
@@ -76,6 +77,7 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ReviewItem(Base):
@@ -96,6 +98,36 @@ class ReviewItem(Base):
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Approval(Base):
+    """One reviewer's approval of one content version, during the review round it was given in.
+
+    The item becomes approved when enough distinct reviewers have a row for its current hash;
+    a new round (start_review) clears the rows of the previous one.
+    """
+
+    __tablename__ = "review_approvals"
+
+    item_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    approver: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt: the audit of sign-ins and what throttling counts (no password, ever)."""
+
+    __tablename__ = "review_login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded, failed, locked
+
+    __table_args__ = (Index("ix_review_login_attempts_name_at", "name", "at"),
+                      Index("ix_review_login_attempts_address_at", "address", "at"))
 
 
 class ContentVersion(Base):

@@ -21,7 +21,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,11 +29,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from cre_advisor.review.accounts import Actor
 from cre_advisor.review.content import ContentItem
 from cre_advisor.review.diff import FieldChange, diff
-from cre_advisor.review.models import AuditEntry, ContentVersion, ReviewItem, utcnow
-from cre_advisor.review.workflow import Action, Refused, StaleContent, Status, target_of
+from cre_advisor.review.models import Approval, AuditEntry, ContentVersion, ReviewItem, utcnow
+from cre_advisor.review.workflow import Action, Refused, StaleContent, Status, approval_target, target_of
+from cre_advisor.settings import MIN_APPROVALS
 
 RELEASE_ACTOR = "knowledge-release"
 STATES_TTL = 1.0  # seconds another process's review actions may take to reach recommendations here
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 AUDIT_COLUMNS = ("id", "at", "item_id", "actor", "action", "from_status", "to_status", "hash", "outcome",
                  "comment", "reason")
 
@@ -49,6 +51,15 @@ class _Snapshot:
 
 class UnknownItem(LookupError):
     """No content item with this id is under review."""
+
+
+class ApprovalView(BaseModel):
+    """Who approved the item's current version, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approver: str
+    at: datetime
 
 
 class ItemView(BaseModel):
@@ -67,20 +78,27 @@ class ItemView(BaseModel):
     approved_by: str | None
     approved_at: datetime | None
     changed_at: datetime
+    approvals: tuple[ApprovalView, ...] = ()
+    approvals_required: int = MIN_APPROVALS
 
     @classmethod
-    def of(cls, row: ReviewItem) -> ItemView:
+    def of(cls, row: ReviewItem, approvals: list[Approval], required: int) -> ItemView:
         return cls(item_id=row.item_id, kind=row.kind, status=Status(row.status), hash=row.current_hash,
                    version=row.version, updated=row.content_updated, submitted_by=row.submitted_by,
                    approved_hash=row.approved_hash, approved_by=row.approved_by, approved_at=row.approved_at,
-                   changed_at=row.changed_at)
+                   changed_at=row.changed_at, approvals_required=required,
+                   approvals=tuple(ApprovalView(approver=a.approver, at=a.at)
+                                   for a in sorted(approvals, key=lambda a: a.at) if a.hash == row.current_hash))
 
 
 class ReviewStore:
     """Review states and audit trail in one database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, approvals_required: int = MIN_APPROVALS) -> None:
+        if approvals_required < MIN_APPROVALS:
+            raise ValueError(f"approvals_required must be at least {MIN_APPROVALS}: two people, always")
         self.engine = engine
+        self.approvals_required = approvals_required
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._snapshot: _Snapshot | None = None
 
@@ -183,25 +201,44 @@ class ReviewStore:
                     raise StaleContent(f"someone acted on this item since it was shown to {actor.name}; reload it")
                 target = target_of(action, status, role=actor.role, actor=actor.name,
                                    submitted_by=row.submitted_by, comment=comment)
+                approvers = self._approvers(session, row) if action is Action.approve else frozenset()
+                if action is Action.approve:
+                    target = approval_target(actor.name, approvers, self.approvals_required)
             except Refused as refused:
                 refusal = refused
                 session.add(AuditEntry(**self._entry(item_id, actor.name, action.value, status, status,
                                                      row.current_hash, now, comment=comment, outcome="refused",
                                                      reason=str(refused))))
             else:
+                reason = ""
+                if action is Action.approve:  # recorded whether or not it completes the approval
+                    session.add(Approval(item_id=item_id, hash=row.current_hash, approver=actor.name, at=now))
+                    reason = f"approval {len(approvers) + 1} of {self.approvals_required} for this version"
                 session.add(AuditEntry(**self._entry(item_id, actor.name, action.value, status, target,
-                                                     row.current_hash, now, comment=comment)))
+                                                     row.current_hash, now, comment=comment, reason=reason)))
                 row.status = target.value
                 row.changed_at = now
                 if target is Status.approved:
                     row.approved_hash, row.approved_by, row.approved_at = row.current_hash, actor.name, now
+                if action is Action.start_review:  # a new round: approvals of an earlier round do not carry over
+                    session.execute(delete(Approval).where(Approval.item_id == item_id))
                 if action is Action.resubmit:
                     row.submitted_by = actor.name
             session.flush()
-            view = ItemView.of(row)
+            view = self._view(session, row)
         if refusal is not None:
             raise refusal
         return view
+
+    @staticmethod
+    def _approvers(session: Session, row: ReviewItem) -> frozenset[str]:
+        """Who approved the item's current version in this review round."""
+        return frozenset(session.scalars(select(Approval.approver).where(
+            Approval.item_id == row.item_id, Approval.hash == row.current_hash)))
+
+    def _view(self, session: Session, row: ReviewItem) -> ItemView:
+        approvals = list(session.scalars(select(Approval).where(Approval.item_id == row.item_id)))
+        return ItemView.of(row, approvals, self.approvals_required)
 
     @staticmethod
     def _entry(item_id: str, actor: str, action: str, source: Status | None, target: Status, content_hash: str,
@@ -217,13 +254,17 @@ class ReviewStore:
             row = session.get(ReviewItem, item_id)
             if row is None:
                 raise UnknownItem(f"no content item '{item_id}' is under review")
-            return ItemView.of(row)
+            return self._view(session, row)
 
     def items(self, ids: set[str] | None = None) -> list[ItemView]:
         """Items in queue order: waiting for a reviewer first, approved last."""
         order = {Status.submitted: 0, Status.under_review: 1, Status.changes_requested: 2, Status.approved: 3}
         with self.reading() as session:
-            views = [ItemView.of(row) for row in session.scalars(select(ReviewItem))]
+            approvals: dict[str, list[Approval]] = {}
+            for approval in session.scalars(select(Approval)):
+                approvals.setdefault(approval.item_id, []).append(approval)
+            views = [ItemView.of(row, approvals.get(row.item_id, []), self.approvals_required)
+                     for row in session.scalars(select(ReviewItem))]
         return sorted((v for v in views if ids is None or v.item_id in ids),
                       key=lambda v: (order[v.status], v.kind, v.item_id))
 
@@ -280,12 +321,20 @@ class ReviewStore:
         return view
 
     def export_csv(self) -> str:
-        """The whole audit trail as CSV, oldest first, one row per action."""
+        """The whole audit trail as CSV, oldest first, one row per action.
+
+        Text a person typed (comments, names) may start like a spreadsheet formula; such cells
+        get a leading apostrophe so a spreadsheet shows them as text instead of running them.
+        """
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(AUDIT_COLUMNS)
         for entry in self.history():
-            writer.writerow([entry.id, entry.at.isoformat(), entry.item_id, entry.actor, entry.action,
-                             entry.from_status or "", entry.to_status, entry.hash, entry.outcome,
-                             entry.comment, entry.reason])
+            writer.writerow([_inert(str(cell)) for cell in (
+                entry.id, entry.at.isoformat(), entry.item_id, entry.actor, entry.action, entry.from_status or "",
+                entry.to_status, entry.hash, entry.outcome, entry.comment, entry.reason)])
         return out.getvalue()
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell

@@ -5,31 +5,38 @@ approve / request-changes / resubmit forms, the audit export and the editorial p
 The API offers the same reading and actions to scripts with `Authorization: Bearer <token>`;
 it never accepts the cookie, so cross-site requests cannot use a reviewer's browser session.
 The review store is opened on first use from `app.state.database` and synchronised with the
-knowledge base the process loaded. No workflow rule lives here; `store` and `workflow` decide.
+knowledge base the process loaded; when the database refuses that write (full, read-only) the
+store is used as it is, advice keeps working from it, and the sync is tried again later.
+Sign-in checks the password with no transaction open, refuses a replayed form token, and is
+throttled per name and per address. No workflow rule lives here; `store` and `workflow` decide.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 
 from cre_advisor.knowledge.loader import default_knowledge
-from cre_advisor.review.accounts import SESSION_LIFETIME, Accounts, Actor
+from cre_advisor.review.accounts import SESSION_LIFETIME, SESSION_TOUCH, Accounts, Actor
 from cre_advisor.review.content import ContentItem, content_items
 from cre_advisor.review.diff import FieldChange
 from cre_advisor.review.display import QueueFilter, field_label, parse_items, readable_fields, word_diff
+from cre_advisor.review.models import utcnow
 from cre_advisor.review.store import ItemView, ReviewStore, UnknownItem
 from cre_advisor.review.workflow import (
     REVIEWERS,
@@ -42,6 +49,8 @@ from cre_advisor.review.workflow import (
     Status,
     parse_action,
 )
+from cre_advisor.store.nonces import consume
+from cre_advisor.web import health
 
 SESSION_COOKIE = "cre_review_session"
 LOGIN_CSRF_COOKIE = "cre_review_login_csrf"
@@ -57,12 +66,18 @@ templates.env.globals["ACTION_LABELS"] = {
     Action.start_review: "Start review", Action.approve: "Approve this version",
     Action.request_changes: "Request changes", Action.resubmit: "Resubmit",
 }
+STYLESHEET = FilePath(__file__).parent / "templates" / "review.css"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "same-origin",
 }
+LOGIN_TOKEN_LIFETIME = timedelta(hours=1)
+SYNC_RETRY_S = 60.0  # a refused sync of the review states is tried again after this long
+log = logging.getLogger("cre_advisor.review")
 
 # Text PostgreSQL can store: no NUL characters (a 422 instead of a database error).
 NO_NUL = r"^[^\x00]*$"
@@ -74,11 +89,32 @@ pages = APIRouter(prefix=PAGES, include_in_schema=False)
 
 
 # ---- the store, opened once per application --------------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class Review:
     store: ReviewStore
     accounts: Accounts
     items: dict[str, ContentItem]
+    retry_sync_at: float | None = None  # set while the knowledge release is not yet recorded in the store
+    _syncing: threading.Lock = field(default_factory=threading.Lock)
+
+    def sync(self, app: FastAPI) -> None:
+        """Record this release's items in the store; on a refused write, carry on and retry later.
+
+        Reading advice does not need this write: an item the store has not recorded counts as
+        submitted, which can only show content as less reviewed than it is.
+        """
+        if not self._syncing.acquire(blocking=False):
+            return
+        try:
+            self.store.sync(self.items)
+            self.retry_sync_at = None
+        except OperationalError as error:
+            self.retry_sync_at = time.monotonic() + SYNC_RETRY_S
+            reason = health.describe(error)
+            app.state.store_health.write_failed(f"review states not synchronised: {reason}")
+            log.warning("review sync refused", extra={"fields": {"reason": reason}})
+        finally:
+            self._syncing.release()
 
 
 _opening = threading.Lock()
@@ -92,9 +128,12 @@ def review_of(app: FastAPI) -> Review:
             review = getattr(app.state, "review", None)
             if review is None:
                 items = content_items(default_knowledge())
-                store = ReviewStore(app.state.database.engine)
-                store.sync(items)
-                review = app.state.review = Review(store, Accounts(), items)
+                store = ReviewStore(app.state.database.engine, app.state.settings.approvals_required)
+                review = Review(store, Accounts(), items)
+                review.sync(app)
+                app.state.review = review
+    elif review.retry_sync_at is not None and time.monotonic() >= review.retry_sync_at:
+        review.sync(app)
     return review
 
 
@@ -242,12 +281,22 @@ class Visitor:
 
 
 def _visitor(request: Request, review: Review) -> Visitor | None:
+    """The signed-in person; their session's last use is written at most once per SESSION_TOUCH."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     with review.store.reading() as session:
         found = Accounts.session_actor(session, cookie)
-    return Visitor(found[0], found[1], cookie) if found else None
+    if found is None:
+        return None
+    now = utcnow()
+    if now - found.last_seen >= SESSION_TOUCH:
+        try:
+            with review.store.writing() as session:
+                Accounts.touch_session(session, cookie, now)
+        except OperationalError:
+            pass  # a store refusing writes must not sign people out; the idle time runs from the last write
+    return Visitor(found.actor, found.csrf, cookie)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -271,27 +320,57 @@ def _safe_next(target: str) -> str:
     return target if inside and "\\" not in target else PAGES
 
 
-@pages.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = PAGES) -> HTMLResponse:
+def _login_form(request: Request, next_page: str, error: str | None = None, status_code: int = 200,
+                headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The sign-in form with a fresh single-use token (in a hidden field and in a cookie)."""
     token = secrets.token_urlsafe(32)
-    response = _page(request, "login.html", {"csrf": token, "next": _safe_next(next), "error": None})
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path=f"{PAGES}/login", secure=True,
-                        httponly=True, samesite="strict")
+    response = _page(request, "login.html", {"csrf": token, "next": _safe_next(next_page), "error": error},
+                     status_code=status_code)
+    response.headers.update(headers or {})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=int(LOGIN_TOKEN_LIFETIME.total_seconds()),
+                        path=f"{PAGES}/login", secure=True, httponly=True, samesite="strict")
     return response
 
 
+@pages.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = PAGES) -> HTMLResponse:
+    return _login_form(request, next)
+
+
+def _locked_out(request: Request, until: datetime, next_page: str) -> HTMLResponse:
+    minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+    message = (f"Too many failed sign-ins for this account or from this address. Sign-in is locked until "
+               f"{until.strftime('%H:%M UTC')} (about {minutes} minute(s)); ask an administrator if you need it sooner.")
+    return _login_form(request, next_page, message, status_code=429,
+                       headers={"Retry-After": str(minutes * 60)})
+
+
 @pages.post("/login")
-def login(request: Request, review: ReviewDep, name: Annotated[str, Form()], password: Annotated[str, Form()],
-          csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = PAGES) -> Response:
+def login(request: Request, review: ReviewDep, name: Annotated[str, Form(max_length=200)],
+          password: Annotated[str, Form(max_length=1024)], csrf_token: Annotated[str, Form(max_length=100)] = "",
+          next: Annotated[str, Form(max_length=2000)] = PAGES) -> Response:
+    """Sign in: form token, throttle, password (read-only), then one short write: token used, attempt, session."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         raise HTTPException(403, "the sign-in form's security token is missing or out of date; reload the page")
+    address = request.client.host if request.client else "unknown"
+    now = utcnow()
+    with review.store.reading() as session:
+        locked = Accounts.locked_until(session, name, address, now)
+        actor = None if locked else review.accounts.authenticate(session, name, password)
     with review.store.writing() as session:
-        actor = review.accounts.authenticate(session, name, password)
-        cookie = Accounts.open_session(session, actor)[0] if actor else None
-    if cookie is None:
-        return _page(request, "login.html", {"csrf": csrf_token, "next": _safe_next(next),
-                                             "error": "The name or password is not right."}, status_code=401)
+        if not consume(session, "review-login-form", csrf_token, now + LOGIN_TOKEN_LIFETIME, now):
+            raise HTTPException(403, "this sign-in form was already used; reload the page to sign in")
+        outcome = "locked" if locked else "succeeded" if actor else "failed"
+        Accounts.record_attempt(session, name, address, outcome, now)
+        if actor is not None:
+            review.accounts.refresh_hash(session, actor, password)
+            cookie = Accounts.open_session(session, actor, now)[0]
+    if locked:
+        log.warning("sign-in refused: locked out", extra={"fields": {"address": address}})
+        return _locked_out(request, locked, next)
+    if actor is None:
+        return _login_form(request, next, "The name or password is not right.", status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path=PAGES,
                         secure=True, httponly=True, samesite="lax")
@@ -389,7 +468,14 @@ def audit_export(request: Request, review: ReviewDep) -> Response:
 
 @pages.get("/policy", response_class=HTMLResponse)
 def policy_page(request: Request, review: ReviewDep) -> HTMLResponse:
-    return _page(request, "policy.html", {"visitor": _visitor(request, review)})
+    return _page(request, "policy.html", {"visitor": _visitor(request, review),
+                                          "approvals_required": review.store.approvals_required})
+
+
+@pages.get("/review.css")
+def stylesheet() -> FileResponse:
+    """The pages' styles as a file, so their Content-Security-Policy can forbid inline styles."""
+    return FileResponse(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
 router = APIRouter()

@@ -1,7 +1,9 @@
 """The editorial workflow as a table: which action moves an item from which state, and who may.
 
 submitted -> under_review -> approved, or under_review -> changes_requested -> submitted.
-Content changes (a new knowledge release) send any item back to submitted; that move is the
+An approval moves the item to approved only when enough distinct reviewers (the server's
+`approvals_required`, at least two) have approved the same version; until then each one is
+recorded and the item stays under review. Content changes (a new knowledge release) send any item back to submitted; that move is the
 store's, not a person's, so it is not in this table. This module decides and stores nothing.
 """
 
@@ -66,6 +68,10 @@ class FourEyes(Refused):
     """A reviewer tried to approve content they submitted themselves."""
 
 
+class AlreadyApproved(Refused):
+    """The reviewer approved this version already; another person's approval is needed."""
+
+
 class StaleContent(Refused):
     """The item changed since the actor looked at it (another hash or version)."""
 
@@ -105,3 +111,14 @@ def target_of(
     if transition.needs_comment and not comment.strip():
         raise CommentRequired(f"{action.value} needs a comment saying why")
     return transition.target
+
+
+def approval_target(actor: str, approvers: frozenset[str], required: int) -> Status:
+    """Where an approval by `actor` leads, given who already approved this version in this round.
+
+    Two people, always: the same person approving twice does not count twice.
+    """
+    if actor in approvers:
+        missing = required - len(approvers)
+        raise AlreadyApproved(f"{actor} has already approved this version; {missing} more reviewer(s) must approve it")
+    return Status.approved if len(approvers) + 1 >= required else Status.under_review

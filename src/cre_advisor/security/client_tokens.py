@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -73,7 +74,11 @@ class VerifiedClient:
 
 
 class ReplayCache:
-    """Token ids seen per issuer, each kept until its token expires (per process)."""
+    """Token ids seen per issuer, each kept until its token expires (this process only).
+
+    A server replaces it with `store.nonces.DatabaseReplayStore` (same `first_use`), which
+    every worker and host shares; this one serves tests and a verifier used on its own.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], float] = {}
@@ -156,7 +161,8 @@ class ClientTokenVerifier:
             raise TokenRejected(401, "token not valid yet (nbf)")
         if exp - iat > self.max_lifetime_s:
             raise TokenRejected(401, f"token lifetime {exp - iat:.0f} s exceeds the {self.max_lifetime_s:.0f} s allowed")
-        if not self.replays.first_use(client.iss, jti, exp + self.leeway_s, now):
+        # The store may be the server's database (store.nonces.DatabaseReplayStore): ask off the event loop.
+        if not await anyio.to_thread.run_sync(self.replays.first_use, client.iss, jti, exp + self.leeway_s, now):
             raise TokenRejected(401, "token jti already used (replay)")
         tenant = claims.get("tenant")
         return VerifiedClient(iss=client.iss, kid=kid, jti=jti, tenant=tenant if isinstance(tenant, str) else None)

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy.exc import SQLAlchemyError
 
 from cre_advisor.case import (
     AgeYears,
@@ -32,13 +31,12 @@ from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, 
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.mic_values import parse_mic
 from cre_advisor.recommendation import Recommendation
-from cre_advisor.store.saved_cases import ID_PATTERN, load_case, save_case
+from cre_advisor.store.saved_cases import ID_PATTERN, delete_case, load_case, save_case
 from cre_advisor.web import services
 from cre_advisor.web.errors import unprocessable
 
 router = APIRouter(prefix="/v1", tags=["api"])
 bench_router = APIRouter(prefix="/v1/_bench", tags=["benchmark"])
-health_router = APIRouter(tags=["api"])
 
 
 class DoseRequest(BaseModel):
@@ -199,15 +197,13 @@ def get_case(case_id: Annotated[str, Path(pattern=ID_PATTERN)], request: Request
         }
 
 
-@health_router.get("/healthz", summary="Liveness: the knowledge base is loaded and the database answers")
-def get_health(request: Request) -> JSONResponse:
-    try:
-        database_ok = request.app.state.database.ping()
-    except SQLAlchemyError:
-        database_ok = False
-    body = {"status": "ok" if database_ok else "unavailable", "knowledge_version": default_knowledge().version,
-            "database": "ok" if database_ok else "unreachable"}
-    return JSONResponse(body, status_code=200 if database_ok else 503)
+@router.delete("/cases/{case_id}", status_code=204, summary="Delete a saved case now (its link stops working)",
+               responses={404: {"description": "No such case"}})
+def delete_saved_case(case_id: Annotated[str, Path(pattern=ID_PATTERN)], request: Request) -> Response:
+    with request.app.state.database.session() as session:
+        if not delete_case(session, case_id):
+            raise HTTPException(404, "no saved case with this id")
+    return Response(status_code=204)
 
 
 @bench_router.post("/parse", summary="Benchmark baseline: parses a Case and does nothing else")

@@ -1,6 +1,8 @@
 """`create_app(settings)`: the FastAPI application `cre-advisor serve` runs.
 
-It opens the database, applies every migration branch, and mounts the routers: the REST API,
+It opens the database, applies every migration branch (unless `serve` already did, before
+starting several workers), starts the hourly purge of expired saved cases, adds the health
+endpoints, metrics, JSON access log and default security headers, and mounts the routers: the REST API,
 the bedside pages, the static files, and each optional feature router that is installed
 (a module in OPTIONAL_ROUTERS exposing `router`). Routers reach shared state through
 `request.app.state`: `settings`, `database`, and `review_states` (None, or a callable giving
@@ -15,30 +17,38 @@ loads its configuration there, so a broken one stops the server before it listen
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cre_advisor.settings import Settings
 from cre_advisor.store.database import Database
-from cre_advisor.web import api, docs_page, pages
+from cre_advisor.store.saved_cases import purge_expired
+from cre_advisor.web import api, docs_page, health, observability, pages
 from cre_advisor.web.errors import install_error_handlers
+from cre_advisor.web.headers import SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
 REVIEW_MODULE = "cre_advisor.review.web"
 OPTIONAL_ROUTERS = ("cre_advisor.web.cds_hooks", REVIEW_MODULE, "cre_advisor.web.ask")
+PURGE_EVERY_S = 3600.0
+log = logging.getLogger("cre_advisor.retention")
 
 
 def _optional_modules() -> list[Any]:
@@ -108,15 +118,30 @@ def _review_states(app: FastAPI) -> Callable[[], Mapping[str, str]] | None:
     return lambda: review_states_for(app)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+async def _purge_forever(database: Database, retention_days: int) -> None:
+    """Delete saved cases past the retention period now and then every PURGE_EVERY_S; a failure waits for the next turn."""
+    while True:
+        try:
+            removed = await anyio.to_thread.run_sync(purge_expired, database, retention_days)
+            log.info("purged expired saved cases", extra={"fields": {"removed": removed}})
+        except SQLAlchemyError as error:
+            log.warning("purge of saved cases failed", extra={"fields": {"error": type(error).__name__}})
+        await asyncio.sleep(PURGE_EVERY_S)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    """The application; `migrate=False` when the caller applied the migrations already (serve --workers)."""
     settings = settings or Settings.resolve()
     settings.ensure_data_dir()
     database = Database(settings.database_url)
-    database.migrate()
+    if migrate:
+        database.migrate()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purging = asyncio.create_task(_purge_forever(database, settings.retention_days))
         yield
+        purging.cancel()
         database.dispose()
 
     app = FastAPIOffline(  # /docs served from the package, not a CDN: hospital networks are often closed
@@ -135,8 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.review_states = _review_states(app)
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)  # a plan page is ~35 kB of text: about 6 kB sent
+    health.install(app, settings.database_url)
+    observability.install(app)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
-    app.include_router(api.health_router)
     if settings.bench_routes:
         app.include_router(api.bench_router)
     for module in _optional_modules():
@@ -148,3 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The application of one `serve --workers N` process: settings from the environment, schema already migrated."""
+    return create_app(Settings.resolve(), migrate=False)

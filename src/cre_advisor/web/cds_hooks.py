@@ -37,6 +37,7 @@ from cre_advisor.fhir.reader import FhirInputError
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
 from cre_advisor.store.cds_feedback import Feedback, FeedbackRejected, record_cards, record_feedback
+from cre_advisor.store.nonces import DatabaseReplayStore
 from cre_advisor.store.saved_cases import save_case
 from cre_advisor.web import services, smart_launch
 
@@ -67,6 +68,7 @@ def _app_runtime(app: Any) -> CdsRuntime:
     found = getattr(app.state, "cds", None)
     if found is None:
         found = app.state.cds = CdsRuntime.from_environment()
+        found.verifier.replays = DatabaseReplayStore(app.state.database)  # shared by every worker
     return found
 
 

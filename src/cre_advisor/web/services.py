@@ -14,6 +14,7 @@ from cre_advisor.engine import recommend as engine_recommend
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.microbiology import interpretation_report
 from cre_advisor.patient import assess_renal_values
+from cre_advisor.web.observability import engine_timer
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
 def recommend(case: Case, app: FastAPI) -> Recommendation:
     """The engine's answer, with the advisory board's review states when the store has them."""
     states = app.state.review_states
-    return engine_recommend(
-        case, review_states=states() if states is not None else None, strict=app.state.settings.strict_review
-    )
+    review_states = states() if states is not None else None
+    with engine_timer():
+        return engine_recommend(case, review_states=review_states, strict=app.state.settings.strict_review)
 
 
 def dose(request: DoseRequest) -> dict[str, Any]:
