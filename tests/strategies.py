@@ -215,3 +215,35 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
     """A valid Case in its JSON shape."""
     return {"patient": draw(patients()), "infection": draw(infections()), "isolate": draw(isolates()),
             "context": draw(contexts())}
+
+
+# ---------------------------------------------------------------- reading a case by hand (shared with bench/)
+MORGANELLACEAE = ("Proteus", "Morganella", "Providencia")
+
+
+def mic_value(entry: dict[str, Any]) -> float | None:
+    mic = entry.get("mic_mg_l")
+    if mic is None:
+        return None
+    if isinstance(mic, str):
+        return float(mic.lstrip("<>=≤≥"))
+    return float(mic)
+
+
+def _reads_susceptible(isolate: dict[str, Any], agent: str) -> bool:
+    entry = isolate["susceptibility"][agent]
+    if entry.get("interpretation") is not None:
+        return entry["interpretation"] == "S"
+    mic, s_max = mic_value(entry), CLEAR_MIC[agent][0]
+    return isolate.get("breakpoints") != "CLSI-2025" and mic is not None and s_max is not None and mic <= s_max
+
+
+def not_cre(case: dict[str, Any]) -> bool:
+    """IDSA 2024 CRE definition: a Proteus, Morganella or Providencia isolate needs resistance to a carbapenem
+    other than imipenem (or a carbapenemase); with meropenem / ertapenem tested and all susceptible it is not CRE,
+    and the engine refuses it."""
+    isolate = case["isolate"]
+    if not isolate["organism"].startswith(MORGANELLACEAE) or isolate.get("carbapenemase"):
+        return False
+    others = [a for a in (MEM, ETP) if a in isolate["susceptibility"]]
+    return bool(others) and all(_reads_susceptible(isolate, a) for a in others)
