@@ -820,7 +820,7 @@ def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) ->
                                                                         if p not in tetracycline_pairs]
     else:
         planned = [(p, tier) for p in polymyxin_pairs or companion_pairs]
-    tetracycline_active = any(agents[a].drug_class == "tetracycline" for a in distinct)
+    tetracycline_pair = any(agents[a].drug_class == "tetracycline" for p in companion_pairs for a in p)
     built = []
     for order, ((first, second), pair_tier) in enumerate(planned, start=1):
         cautions: tuple[str, ...] = ()
@@ -829,12 +829,12 @@ def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) ->
             cautions = (f"Meropenem only as high-dose 3-hour infusion, and only because its MIC is <= {limit:g} mg/L.",)
         built.append(_Candidate.of(
             cfg.id, pair_tier, 20 + order, (Component(agent=first), Component(agent=second)),
-            _pair_rationale(run, first, second, tetracycline_active), _pair_citations(run, first, second), cautions,
+            _pair_rationale(run, first, second, tetracycline_pair), _pair_citations(run, first, second), cautions,
         ))
     return built
 
 
-def _pair_rationale(run: _Run, first: str, second: str, tetracycline_active: bool) -> str:
+def _pair_rationale(run: _Run, first: str, second: str, tetracycline_pair: bool) -> str:
     """Why this pair, in words that name what it holds and the rule that asked for two drugs; where the two
     profiles rank it differently, the other profile's order is said too."""
     if run.severe:
@@ -849,7 +849,7 @@ def _pair_rationale(run: _Run, first: str, second: str, tetracycline_active: boo
         text += (" IDSA 2024 names tigecycline and eravacycline as alternatives outside blood and urine and does not "
                  "suggest polymyxins, so this pair ranks before any polymyxin regimen; under ESCMID 2022 a "
                  "polymyxin-based pair would rank first.")
-    elif "polymyxin" in kinds and tetracycline_active:
+    elif "polymyxin" in kinds and tetracycline_pair:
         text += (" Under IDSA 2024, which does not suggest polymyxins, a tigecycline pair without a polymyxin would "
                  "rank first here.")
     return text
