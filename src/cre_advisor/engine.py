@@ -332,7 +332,8 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
         # IDSA 2024 Q3.1-Q3.2 list single agents for the bladder and kidney and Q3.10 suggests no combination:
         # an older-agent pair is built only when no single active agent fits the site.
         run.step("build_combination", f"No older-agent combination for {run.site.replace('_', ' ')}: "
-                 + ("a single active agent fits the site." if candidates else "the site's single agents are the only options."),
+                 + ("a single active agent fits the site." if candidates
+                    else "the guidance suggests single agents only, and none is active, available or tolerated."),
                  ["idsa-2024:Q3.1", "idsa-2024:Q3.2", "idsa-2024:Q3.10"])
         return candidates
     if not run.allowed(cfg.id, cfg.review_status):
