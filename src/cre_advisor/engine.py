@@ -229,6 +229,11 @@ def check_scope(run: _Run) -> None:
         basis = f"not susceptible to {', '.join(resistant)}"
     else:
         basis = "carbapenem resistance taken as stated by the requester"
+        imipenem = run.reading.get("imipenem-cilastatin")
+        if organism.family == "Morganellaceae" and imipenem is not None and imipenem.active is not True:
+            run.add(run.missing, f"Meropenem or ertapenem result: imipenem alone does not make {organism.name} "
+                    "carbapenem-resistant (IDSA 2024 CRE definition); if both test susceptible and no carbapenemase "
+                    "is found, the isolate is not CRE and this plan does not apply.")
     run.step("check_scope", f"Adult, {organism.name} ({organism.family}); CRE: {basis}.", ["idsa-2024"])
 
 
