@@ -1,5 +1,5 @@
-"""Benchmark: follow-up question answering over tests/questions.yaml and the held-out shorthand set
-tests/ask_heldout.yaml, from one run.
+"""Benchmark: follow-up question answering over tests/questions.yaml, the held-out shorthand set
+tests/ask_heldout.yaml and its later rounds tests/ask_shorthand_round2.yaml and _round3.yaml, from one run.
 
 For each set prints recall@1 and recall@3 (expected knowledge items among the top answers), the
 not-covered decisions (wrong either way, and refusals that do not name the agent asked about),
@@ -22,7 +22,12 @@ from cre_advisor.ask.vocabulary import default_vocabulary
 from cre_advisor.knowledge.loader import default_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = {"questions.yaml": (ROOT / "tests" / "questions.yaml", 0.9), "ask_heldout.yaml": (ROOT / "tests" / "ask_heldout.yaml", 0.95)}
+SETS = {
+    "questions.yaml": (ROOT / "tests" / "questions.yaml", 0.9),
+    "ask_heldout.yaml": (ROOT / "tests" / "ask_heldout.yaml", 0.95),
+    "ask_shorthand_round2.yaml": (ROOT / "tests" / "ask_shorthand_round2.yaml", 0.95),
+    "ask_shorthand_round3.yaml": (ROOT / "tests" / "ask_shorthand_round3.yaml", 0.95),
+}
 CASE = ROOT / "examples" / "kpc-bacteremia.json"
 
 

@@ -211,10 +211,41 @@ def contexts(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid Case in its JSON shape."""
+def any_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid Case in its JSON shape, including isolates outside the CRE definition (see `not_cre`)."""
     return {"patient": draw(patients()), "infection": draw(infections()), "isolate": draw(isolates()),
             "context": draw(contexts())}
+
+
+def cases() -> st.SearchStrategy[dict[str, Any]]:
+    """A valid CRE case: one the engine answers (an isolate outside the CRE definition is refused)."""
+    return any_cases().filter(lambda case: not not_cre(case))
+
+
+RRT_MODES = ("intermittent_hemodialysis", "crrt")
+EFFLUENT_RATES = (None, 1.0, 1.5, 2.0, 2.1, 2.5, 3.0, 3.1, 3.5, 4.0, 4.1, 5.0)
+
+
+@st.composite
+def icu_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid case of a critically ill patient: severe infection or septic shock, renal replacement
+    therapy in half of them (with and without an effluent rate or residual clearance), height often missing."""
+    case = draw(cases())
+    case["infection"]["severity"] = draw(st.sampled_from(("septic_shock", "severe")))
+    patient = case["patient"]
+    if draw(st.booleans()):
+        patient.pop("height_cm", None)
+    if draw(st.booleans()):
+        for key in ("renal_replacement", "crrt_effluent_l_h", "creatinine_clearance_ml_min"):
+            patient.pop(key, None)
+        mode = draw(st.sampled_from(RRT_MODES))
+        patient["renal_replacement"] = mode
+        effluent = draw(st.sampled_from(EFFLUENT_RATES))
+        if mode == "crrt" and effluent is not None:
+            patient["crrt_effluent_l_h"] = effluent
+        if mode == "intermittent_hemodialysis" and draw(st.booleans()):
+            patient["creatinine_clearance_ml_min"] = draw(st.integers(0, 20))  # residual clearance
+    return case
 
 
 # ---------------------------------------------------------------- reading a case by hand (shared with bench/)

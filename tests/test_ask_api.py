@@ -99,3 +99,22 @@ def test_strict_review_quotes_only_approved_items(tmp_path: Path) -> None:
         body = strict.post("/v1/ask", json={"question": "Do I need repeat blood cultures?"}).json()
     assert [item for item in body["items"] if item["review_status"] is not None] == []  # nothing approved yet
     assert "site-bloodstream-cultures" in body["left_out_unapproved"]
+
+
+def test_follow_up_page_answers_a_what_if_for_her_first_choice(client: TestClient, case: dict[str, Any]) -> None:
+    page = client.post("/ask", data={"question": "What if she goes on dialysis?", "case_json": json.dumps(case)})
+    assert page.status_code == 200
+    assert "Meropenem-vaborbactam IV on intermittent haemodialysis" in page.text
+    assert "Not found in the knowledge base" not in page.text
+
+
+def test_follow_up_page_refuses_a_drug_it_does_not_hold_by_name(client: TestClient, case: dict[str, Any]) -> None:
+    page = client.post("/ask", data={"question": "vanc dose on CRRT", "case_json": json.dumps(case)})
+    assert page.status_code == 200
+    assert "Not covered" in page.text and "vancomycin: not an agent in this knowledge base" in page.text
+
+
+def test_follow_up_page_answers_about_the_tool(client: TestClient) -> None:
+    page = client.post("/ask", data={"question": "what does under review mean?"})
+    assert page.status_code == 200
+    assert "what the review statuses mean" in page.text and "about this tool" in page.text

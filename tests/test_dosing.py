@@ -116,9 +116,10 @@ BANDS = [
     ("plazomicin", "default", 29, 700, 48, None),
     ("plazomicin", "default", 15, 700, 48, None),
     ("plazomicin", "default", 14, None, None, None),
-    # minocycline (IDSA 200 mg q12h; label caps 200 mg/day in renal impairment, CrCl < 80)
+    # minocycline (IDSA 200 mg q12h); below 80 the label's 200 mg/day cap is read only second-hand [S]:
+    # the 200 mg first dose, then the pharmacist (RRT-DOSING: no [S] figure ships as a dose)
     ("minocycline", "default", 80, 200, 12, None),
-    ("minocycline", "default", 79, 100, 12, None),
+    ("minocycline", "default", 79, 200, None, None),
     # fosfomycin oral (EU SmPC: not below 10 mL/min)
     ("fosfomycin", "cystitis", 10, 3000, None, None),
     ("fosfomycin", "cystitis", 9, None, None, None),
@@ -159,13 +160,15 @@ def test_band_boundaries(agent: str, variant: str, crcl: float, mg: float | None
     assert result.citations
 
 
-# bands the sources leave to the pharmacist: no dose, a visible note
+# bands whose maintenance dose the sources leave to the pharmacist: the first dose, then a reason.
+# (agent, variant, CrCl, first dose mg): the normal-function dose (IDSA Table 1), or fosfomycin's
+# SmPC first dose (doubled, at most 8 g)
 INDIVIDUALISED = [
-    ("meropenem", "default", 50),
-    ("fosfomycin", "default", 80),
-    ("ciprofloxacin", "default", 50),
-    ("ciprofloxacin", "oral", 50),
-    ("levofloxacin", "default", 19),
+    ("meropenem", "default", 50, 2000),
+    ("fosfomycin", "default", 80, 8000),
+    ("ciprofloxacin", "default", 50, 400),
+    ("ciprofloxacin", "oral", 50, 750),
+    ("levofloxacin", "default", 19, 750),
 ]
 
 
@@ -176,10 +179,12 @@ def test_colistin_at_crcl_90_follows_nation_2017_table() -> None:
     assert result.interval_h == 12
 
 
-@pytest.mark.parametrize(("agent", "variant", "crcl"), INDIVIDUALISED)
-def test_unsourced_bands_are_individualised(agent: str, variant: str, crcl: float) -> None:
+@pytest.mark.parametrize(("agent", "variant", "crcl", "first"), INDIVIDUALISED)
+def test_unsourced_bands_give_the_first_dose_then_individualise(agent: str, variant: str, crcl: float,
+                                                                  first: float) -> None:
     result = dose(agent, at(crcl), variant=variant)
-    assert result.individualise and result.dose_mg is None
+    assert result.individualise and (result.dose_mg, result.interval_h) == (first, None)
+    assert result.dose.startswith("first dose") and f"{INDIVIDUALISE} the maintenance dose: " in result.dose
     assert any(INDIVIDUALISE in note for note in result.notes)
 
 
@@ -259,18 +264,22 @@ def test_cefiderocol_crrt_effluent_table(effluent: float, mg: float, interval: f
     assert (result.dose_mg, result.interval_h) == (mg, interval)
 
 
-def test_cefiderocol_crrt_without_effluent_is_individualised() -> None:
+def test_cefiderocol_crrt_without_effluent_lists_every_band() -> None:
+    # Fetroja PI Table 2: <= 2 L/h 1.5 g q12h, 2.1-3 2 g q12h, 3.1-4 1.5 g q8h, >= 4.1 2 g q8h
     result = dose("cefiderocol", on("crrt"))
-    assert result.individualise and result.dose_mg is None
+    assert not result.individualise and (result.dose_mg, result.interval_h) == (2000, None)
+    assert [o.split(": ")[1] for o in result.dose_options] == ["1.5 g q12h", "2 g q12h", "1.5 g q8h", "2 g q8h"]
     assert any("effluent" in note for note in result.notes)
 
 
-@pytest.mark.parametrize(("agent", "ceiling"), [("ceftazidime-avibactam", "2.5 g q8h"), ("meropenem-vaborbactam", "4 g q8h"),
-                                                ("imipenem-cilastatin-relebactam", "1.25 g q6h")])
-def test_crrt_without_label_guidance_shows_ceiling(agent: str, ceiling: str) -> None:
+@pytest.mark.parametrize(("agent", "first", "ceiling"), [("ceftazidime-avibactam", 2500, "2.5 g q8h"),
+                                                         ("meropenem-vaborbactam", 4000, "4 g q8h"),
+                                                         ("imipenem-cilastatin-relebactam", 1250, "1.25 g q6h")])
+def test_crrt_without_label_guidance_gives_first_dose_and_ceiling(agent: str, first: float, ceiling: str) -> None:
     result = dose(agent, on("crrt", 2.0))
-    assert result.individualise and result.dose_mg is None
+    assert result.individualise and (result.dose_mg, result.interval_h) == (first, None)
     assert any(ceiling in note for note in result.notes)
+    assert "crass-2019" in result.citations
 
 
 # ---- colistin (Nation 2017) ---------------------------------------------------------------------
@@ -296,15 +305,18 @@ def test_colistin_just_below_90_uses_equation() -> None:
 def test_colistin_haemodialysis_and_crrt() -> None:
     hd = dose("colistin", on("intermittent_hemodialysis"))
     assert (hd.dose_mg, hd.interval_h) == (65, 12)  # 130 mg CBA/day baseline
-    assert any("39 mg" in note and "52 mg" in note for note in hd.notes)  # +30% / +40% supplements
+    assert "39 mg" in hd.dose and "52 mg" in hd.dose  # +30% / +40% supplements, shown with the dose
+    assert "after the session" in hd.dose
     crrt = dose("colistin", on("crrt", 2.0))
     assert (crrt.dose_mg, crrt.interval_h) == (221, 12)  # 130 x (1 + 0.1 x 24) = 442 mg/day
 
 
-def test_colistin_without_height_has_no_loading_dose() -> None:
+def test_colistin_without_height_gets_the_fixed_eu_loading_dose() -> None:
+    # EU SmPC 4.2: 9 MIU (300 mg CBA) for the critically ill; Nation's dose needs ideal body weight
     result = dose("colistin", at(40, height_cm=None))
-    assert result.loading_dose_mg is None
-    assert any("height" in note for note in result.notes)
+    assert result.loading_dose_mg == 300
+    assert any("height" in note and "Nation" in note for note in result.notes)
+    assert "smpc-colistimethate:4.2" in result.citations
 
 
 # ---- renal function unknown --------------------------------------------------------------------
@@ -354,7 +366,9 @@ def test_missing_weight_gives_no_number() -> None:
 
 # ---- liver -----------------------------------------------------------------------------------------
 def test_child_pugh_c_changes() -> None:
-    assert dose("tigecycline", at(90), child_pugh="C").individualise
+    tige = dose("tigecycline", at(90), child_pugh="C")  # label: 100 mg, then 25 mg q12h in Child-Pugh C
+    assert (tige.loading_dose_mg, tige.dose_mg, tige.interval_h) == (100, 25, 12)
+    assert any("Child-Pugh C" in note and "high dose" in note for note in tige.notes)
     assert dose("eravacycline", at(90), child_pugh="C").interval_h == 24
     assert dose("metronidazole", at(90), child_pugh="C").dose_mg == 250
     assert dose("metronidazole", at(90), child_pugh="B").dose_mg == 500

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 from strategies import (
-    ATM, AZA, CLEAR_MIC, CZA, ETP, FDC, IMR, IPM, MEM, MEV, MORGANELLACEAE, cases, mic_value, not_cre,
+    ATM, AZA, CLEAR_MIC, CZA, ETP, FDC, IMR, IPM, MEM, MEV, MORGANELLACEAE, any_cases, mic_value, not_cre,
 )
 
 NEVER = {"ceftriaxone", "ceftazidime", "cefepime", "piperacillin-tazobactam", ETP, "ceftolozane-tazobactam"}
@@ -137,9 +137,12 @@ BANDS: dict[str, list[tuple[float, float | None, float | None]]] = {
 }
 EDGES = {CZA: (5.5, 15.5, 30.5, 50.0), MEV: (15, 30, 50), IMR: (15, 30, 60, 90), FDC: (15, 30, 60, 120)}
 HD_DOSES = {CZA: {(940, 24), (940, 48)}, MEV: {(1000, 12)}, IMR: {(500, 6)}, FDC: {(750, 12)}}
-# On haemodialysis the CZA band depends on residual function (label: q24h at 6-15, q48h at <= 5):
-# leaving the number to the pharmacist, with that text, is an acceptable answer.
-HD_INDIVIDUALISED = {CZA}
+# On haemodialysis the CZA band depends on the residual clearance (label: q24h at 6-15, q48h at <= 5):
+# without one, the first dose (0.94 g, the same in both bands) and both bands are given.
+HD_BY_RESIDUAL = {CZA}
+# With creatinine unstable, full doses for the first 48 h (Crass 2019): the normal-function band.
+NORMAL_CRCL = 90
+CRCL_CEILING = 250.0  # mL/min: issue 12, an estimate above it is capped with a warning (set here, not read from the code)
 
 
 def band_dose(agent: str, crcl: float) -> tuple[float | None, float | None]:
@@ -365,6 +368,10 @@ def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
             if estimate is not None:
                 crcl, basis = estimate
                 exact = False
+                if crcl > CRCL_CEILING:  # issue 12: never used above the ceiling, and the plan says so
+                    if not any(f"above the {CRCL_CEILING:g} mL/min ceiling" in w for w in rec["warnings"]):
+                        raise Violation(f"Cockcroft-Gault CrCl {crcl:.0f} capped without a warning in the plan")
+                    crcl = CRCL_CEILING
                 got = rec["renal"]["crcl_ml_min"]
                 if got is None or abs(got - crcl) > max(0.5, 0.005 * crcl):
                     raise Violation(f"Cockcroft-Gault CrCl {got}, expected {crcl:.1f} (weight basis {basis})")
@@ -377,7 +384,9 @@ def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
                 continue
             got = (item["dose_mg"], item["interval_h"])
             if mode == "intermittent_hemodialysis":
-                if agent in HD_INDIVIDUALISED and item["dose_mg"] is None and "0.94" in " ".join([item["dose"], *item.get("notes", [])]):
+                if agent in HD_BY_RESIDUAL and item["interval_h"] is None:
+                    if item["dose_mg"] != 940 or len(item.get("dose_options", ())) != 2:
+                        raise Violation(f"{agent} on haemodialysis without residual CrCl: {item['dose']!r}")
                     continue
                 if not any(_same(got, want) for want in HD_DOSES[agent]):
                     raise Violation(f"{agent} on haemodialysis {got}, expected one of {sorted(HD_DOSES[agent])}")
@@ -394,6 +403,8 @@ def check_renal_doses(case: dict[str, Any], rec: dict[str, Any]) -> None:
                 if not exact and min(abs(crcl - e) for e in EDGES[agent]) < 1.0:
                     continue  # an estimate this close to a band edge is left to the vignettes
                 want = band_dose(agent, crcl)
+                if patient.get("creatinine_unstable") and want != (None, None):
+                    want = band_dose(agent, max(crcl, NORMAL_CRCL))
                 if want == (None, None):
                     raise Violation(f"{agent} offered at CrCl {crcl:.1f} without dialysis (label: not recommended below 15)")
                 if not _same(got, want):
@@ -417,7 +428,7 @@ def recommend():
 
 @settings(max_examples=2000, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
-@given(case=cases())
+@given(case=any_cases())
 def test_spec6_invariants_hold(recommend, case: dict[str, Any]) -> None:
     note(f"case: {json.dumps(case)}")
     if not_cre(case):  # outside the CRE definition: refused with a message, like any out-of-scope request

@@ -8,6 +8,7 @@ to report.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -18,10 +19,24 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from cre_advisor.input_words import (
+    CREATININE_TWICE,
+    EFFLUENT_ONLY_CRRT,
+    ENTER_ORGANISM,
+    INCREMENT_TWICE,
+    PREGNANT_MALE,
+    SHARE_RANGE,
+    SUSCEPTIBILITY_EMPTY,
+    VENTILATOR_NOT_PNEUMONIA,
+    shares_too_large,
+)
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
+from cre_advisor.mic_values import parse_mic
 
 
 class _Model(BaseModel):
@@ -163,15 +178,92 @@ class Allergy(_Model):
     reaction: Reaction
 
 
+# ---- numbers ---------------------------------------------------------------------------------
+# A number is a number: a JSON true is not a weight and "70" is not either (the web form turns
+# its text into numbers itself). Whole numbers are accepted where a decimal is allowed; NaN and
+# infinity never are.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+WholeNumber = Annotated[int, Strict()]
+
+
+def input_conflict(message: str, field: str) -> PydanticCustomError:
+    """A check across fields, reported on the field the user should change."""
+    return PydanticCustomError("input_conflict", message, {"field": field})
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The range an adult's value can take in one unit, and what a value outside it most likely is.
+
+    These are plausibility limits, not clinical cut-offs: they exist so that a unit mix-up or a
+    typing slip is refused with a reason instead of becoming a confident dose. A value outside
+    them is refused, never clamped: the user must look at it.
+    """
+
+    unit: str
+    low: float
+    high: float
+    below: str
+    above: str
+
+    def check(self, value: float) -> float:
+        if value < self.low:
+            raise PydanticCustomError(
+                "implausible_value", "{value} {unit} is below the plausible range ({low}-{high} {unit}). {hint}",
+                {"value": f"{value:g}", "unit": self.unit, "low": f"{self.low:g}", "high": f"{self.high:g}",
+                 "hint": self.below},
+            )
+        if value > self.high:
+            raise PydanticCustomError(
+                "implausible_value", "{value} {unit} is above the plausible range ({low}-{high} {unit}). {hint}",
+                {"value": f"{value:g}", "unit": self.unit, "low": f"{self.low:g}", "high": f"{self.high:g}",
+                 "hint": self.above},
+            )
+        return value
+
+    def number(self, description: str = "") -> object:
+        """The annotated type: a strict finite number within the limits (shown in the JSON schema)."""
+        return Annotated[
+            Number, AfterValidator(self.check),
+            Field(description=description or None, json_schema_extra={"minimum": self.low, "maximum": self.high}),
+        ]
+
+
+_CHECK_UNIT = "Check the value and its unit."
+# Serum creatinine: 0.2 mg/dL ~ 18 umol/L and 25 mg/dL ~ 2210 umol/L, the same span in both units.
+PLAUSIBLE: dict[str, Plausible] = {
+    "age_years": Plausible("years", 18, 120, "Doses here are for adults (18 years or older).", _CHECK_UNIT),
+    "weight_kg": Plausible("kg", 20, 400, "Enter the weight in kilograms.",
+                           "A weight this high is probably in grams or pounds: enter kilograms."),
+    "height_cm": Plausible("cm", 100, 250, "A height this low is probably in metres or inches: enter centimetres.",
+                           "Enter the height in centimetres."),
+    "serum_creatinine_mg_dl": Plausible("mg/dL", 0.2, 25, _CHECK_UNIT,
+                                        "A creatinine this high is almost surely in µmol/L: choose the µmol/L unit."),
+    "serum_creatinine_umol_l": Plausible("µmol/L", 18, 2210,
+                                         "A creatinine this low is almost surely in mg/dL: choose the mg/dL unit.",
+                                         _CHECK_UNIT),
+    "creatinine_clearance_ml_min": Plausible("mL/min", 0, 400, _CHECK_UNIT, _CHECK_UNIT),
+    "crrt_effluent_l_h": Plausible("L/h", 0.1, 10, "Enter the effluent rate in litres per hour (for example 2.5).",
+                                   "A rate this high is probably in mL/h or mL/kg/h: enter litres per hour."),
+}
+AgeYears = PLAUSIBLE["age_years"].number("Adults only: guidance doses are for adults.")
+WeightKg = PLAUSIBLE["weight_kg"].number()
+HeightCm = PLAUSIBLE["height_cm"].number()
+CreatinineMgDl = PLAUSIBLE["serum_creatinine_mg_dl"].number()
+CreatinineUmolL = PLAUSIBLE["serum_creatinine_umol_l"].number()
+ClearanceMlMin = PLAUSIBLE["creatinine_clearance_ml_min"].number()
+EffluentLH = PLAUSIBLE["crrt_effluent_l_h"].number()
+
+
 class Patient(_Model):
-    age_years: float = Field(ge=18, le=120, description="Adults only: guidance doses are for adults.")
+    age_years: AgeYears  # type: ignore[valid-type]
     sex: Sex | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, ge=100, le=250)
-    serum_creatinine_mg_dl: float | None = Field(default=None, gt=0, le=30)
-    serum_creatinine_umol_l: float | None = Field(default=None, gt=0, le=2650)
-    creatinine_clearance_ml_min: float | None = Field(
-        default=None, ge=0, le=400, description="A measured clearance (urine collection); it wins over an estimate."
+    weight_kg: WeightKg | None = None  # type: ignore[valid-type]
+    height_cm: HeightCm | None = None  # type: ignore[valid-type]
+    serum_creatinine_mg_dl: CreatinineMgDl | None = None  # type: ignore[valid-type]
+    serum_creatinine_umol_l: CreatinineUmolL | None = None  # type: ignore[valid-type]
+    creatinine_clearance_ml_min: ClearanceMlMin | None = Field(  # type: ignore[valid-type]
+        default=None, description="A measured clearance (urine collection); it wins over an estimate."
     )
     creatinine_unstable: bool = Field(
         default=False, description="Rising or falling creatinine (AKI): any estimate is unreliable."
@@ -180,7 +272,7 @@ class Patient(_Model):
         default=None, description="Overrides the documented default weight for Cockcroft-Gault."
     )
     renal_replacement: RenalReplacement = RenalReplacement.none
-    crrt_effluent_l_h: float | None = Field(default=None, gt=0, le=10)
+    crrt_effluent_l_h: EffluentLH | None = None  # type: ignore[valid-type]
     child_pugh_class: Literal["A", "B", "C"] | None = None
     pregnant: bool = False
     allergies: tuple[Allergy, ...] = ()
@@ -191,13 +283,11 @@ class Patient(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Patient:
         if self.serum_creatinine_mg_dl is not None and self.serum_creatinine_umol_l is not None:
-            raise ValueError(
-                "give serum creatinine once: serum_creatinine_mg_dl or serum_creatinine_umol_l, not both"
-            )
+            raise input_conflict(CREATININE_TWICE, "serum_creatinine_mg_dl")
         if self.crrt_effluent_l_h is not None and self.renal_replacement is not RenalReplacement.crrt:
-            raise ValueError("crrt_effluent_l_h is only meaningful with renal_replacement 'crrt'")
+            raise input_conflict(EFFLUENT_ONLY_CRRT, "crrt_effluent_l_h")
         if self.pregnant and self.sex is Sex.male:
-            raise ValueError("pregnant: true contradicts sex 'male'")
+            raise input_conflict(PREGNANT_MALE, "pregnant")
         return self
 
 
@@ -205,8 +295,8 @@ class IncrementCpe(_Model):
     """The parts of the INCREMENT-CPE mortality score (increment-cpe-2016)."""
 
     severe_sepsis_or_shock: bool
-    pitt_score: int = Field(ge=0, le=14)
-    charlson_index: int = Field(ge=0, le=37)
+    pitt_score: WholeNumber = Field(ge=0, le=14)
+    charlson_index: WholeNumber = Field(ge=0, le=37)
     source: Literal["urinary", "biliary", "other"] = Field(
         description="'urinary' and 'biliary' score 0; any other source scores 3."
     )
@@ -219,32 +309,22 @@ class Infection(_Model):
     severity: Severity
     source_control: SourceControl | None = None
     increment_cpe: IncrementCpe | None = None
-    increment_cpe_score: int | None = Field(default=None, ge=0, le=17)
+    increment_cpe_score: WholeNumber | None = Field(default=None, ge=0, le=17)
 
     @model_validator(mode="after")
     def _one_score(self) -> Infection:
         if self.increment_cpe is not None and self.increment_cpe_score is not None:
-            raise ValueError("give INCREMENT-CPE once: increment_cpe (its parts) or increment_cpe_score, not both")
+            raise input_conflict(INCREMENT_TWICE, "increment_cpe_score")
         if self.ventilator_associated and self.site is not Site.pneumonia:
-            raise ValueError("ventilator_associated applies only to site 'pneumonia'")
+            raise input_conflict(VENTILATOR_NOT_PNEUMONIA, "ventilator_associated")
         return self
 
 
-MIC_MAX_MG_L = 10_000  # far above any dilution a laboratory reports; refuses absurd numbers cleanly
-
-
 def _mic_value(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("an MIC is a number in mg/L or a lab string such as '<=0.25'")
-    if isinstance(value, (int, float)):
-        if not 0 < value <= MIC_MAX_MG_L:  # also false for NaN and infinity, without converting huge ints
-            raise ValueError(f"an MIC must be a positive number of mg/L, at most {MIC_MAX_MG_L}")
-        return float(value)
-    if isinstance(value, str):
-        from cre_advisor.microbiology import parse_mic  # local: microbiology imports case types
-
-        parse_mic(value)  # raises ValueError with the reason
-        return value.strip()
+    """A number or a lab string ("<=0.25"), read now so that an unreadable MIC is refused as input."""
+    if isinstance(value, (bool, int, float, str)):
+        mic = parse_mic(value)  # raises ValueError with the reason
+        return mic.value if not isinstance(value, str) else value.strip()
     return value
 
 
@@ -261,13 +341,15 @@ class SusceptibilityResult(_Model):
     @model_validator(mode="after")
     def _something(self) -> SusceptibilityResult:
         if self.mic_mg_l is None and self.interpretation is None:
-            raise ValueError("a susceptibility entry needs mic_mg_l, interpretation, or both")
+            raise ValueError(SUSCEPTIBILITY_EMPTY)
         return self
 
 
 def _normalise_organism(value: object) -> object:
     if not isinstance(value, str):
         return value
+    if not value.strip():
+        raise ValueError(ENTER_ORGANISM)
     return _organism_name(default_knowledge(), value)
 
 
@@ -298,14 +380,17 @@ class Isolate(_Model):
 
     @model_validator(mode="after")
     def _known_table(self) -> Isolate:
-        _table_id(default_knowledge(), self.breakpoints)  # raises with the allowed names
+        try:
+            _table_id(default_knowledge(), self.breakpoints)
+        except ValueError as exc:  # names the allowed tables
+            raise input_conflict(str(exc), "breakpoints") from None
         return self
 
 
 class Context(_Model):
     unavailable_agents: Annotated[tuple[AgentId, ...], AfterValidator(_unique)] = ()
     guideline_profile: Profile = Profile.idsa_2024
-    local_carbapenemase_distribution: dict[Annotated[Enzyme, BeforeValidator(_normalise_enzyme)], float] | None = Field(
+    local_carbapenemase_distribution: dict[Annotated[Enzyme, BeforeValidator(_normalise_enzyme)], Number] | None = Field(
         default=None, description="Share of each carbapenemase among local CRE (0-1), for empiric choices."
     )
 
@@ -313,8 +398,10 @@ class Context(_Model):
     def _distribution(self) -> Context:
         dist = self.local_carbapenemase_distribution
         if dist is not None:
-            if not dist or any(not 0 <= v <= 1 for v in dist.values()) or sum(dist.values()) > 1.0001:
-                raise ValueError("local_carbapenemase_distribution: shares must lie in 0-1 and add up to at most 1")
+            if not dist or any(not 0 <= v <= 1 for v in dist.values()):
+                raise input_conflict(SHARE_RANGE, "local_carbapenemase_distribution")
+            if sum(dist.values()) > 1.0001:
+                raise input_conflict(shares_too_large(sum(dist.values())), "local_carbapenemase_distribution")
         return self
 
 

@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 # command name -> the feature module that registers it
 FEATURES = {
     "recommend": "recommend", "dose": "dose", "interpret": "interpret", "knowledge": "knowledge",
-    "serve": "serve", "cds": "cds", "users": "users", "review": "review", "ask": "ask",
+    "serve": "serve", "cds": "cds", "users": "users", "review": "review", "ask": "ask", "audit": "audit",
 }
 
 

@@ -1,10 +1,15 @@
 """The dose of one agent for this patient: picks the dosing.yaml row, then does the arithmetic.
 
 Renal function comes from `cre_advisor.patient` (a clearance or a replacement mode); the row
-for it is chosen here, never guessed: an unknown clearance gives the first dose only, and a
-mode or band without a sourced row says "pharmacist to individualise". Every number comes
-from the YAML; the only arithmetic here is mg/kg, a daily dose split by its interval, the
-colistin formulas of Nation 2017 and the Child-Pugh C change.
+for it is chosen here, never guessed. The first dose is never withheld: an unknown clearance
+gives the first dose only; a mode or band without a sourced maintenance dose gives the first
+dose (the row's own, else the normal-function dose, which is not renally reduced) and says why
+the maintenance dose is left to the pharmacist; CRRT without an effluent rate (and haemodialysis
+without a residual clearance, where the label bands by it) lists the dose of every band and asks
+for the value. With creatinine unstable, agents of wide therapeutic index get the normal-function
+dose for the first 48 h (Crass 2019). Every number comes from the YAML; the only arithmetic here
+is mg/kg, a daily dose split by its interval, the colistin formulas of Nation 2017 and the
+Child-Pugh C change.
 
 What follows from the tables alone (the row at each whole clearance, the text and sources of
 a fixed dose) is worked out once per agent, on first use (`_Plan`); nothing is kept per patient.
@@ -25,9 +30,11 @@ from cre_advisor.knowledge.dosing_tables import (
     AgentDosing,
     AltUnit,
     DoseRow,
+    FixedLoading,
     HepaticChange,
     LoadingFormula,
     MaintenanceFormula,
+    Principles,
     Variant,
     WeightRule,
 )
@@ -37,6 +44,15 @@ from cre_advisor.patient import RenalAssessment
 INDIVIDUALISE = "pharmacist to individualise"
 FIRST_DOSE_ONLY = "first dose only; further doses need creatinine clearance"
 RENAL_UNKNOWN_BAND = "renal function unknown"
+EVIDENCE_LABELS = {
+    "P": "label or guideline [P]",
+    "H": "hospital dosing guide [H]",
+    "R": "published study [R]",
+    "S": "secondary source only [S]",
+}
+EVIDENCE_ORDER = "PHRS"  # strongest first
+NORMAL_CRCL_ML_MIN = 90.0  # the band holding this clearance gives the normal-function dose
+KIDNEY_FAILURE_CRCL_ML_MIN = 15.0  # kidney failure (end-stage renal disease): CrCl below this, or renal replacement
 SITE_VARIANTS = {"cystitis": "cystitis", "cns": "meningitis"}
 _HAEMODIALYSIS, _CRRT = RenalReplacement.intermittent_hemodialysis.value, RenalReplacement.crrt.value
 
@@ -64,6 +80,8 @@ class DoseResult(BaseModel):
     monitoring: tuple[str, ...]
     not_recommended: bool
     individualise: bool
+    evidence: str | None = None
+    dose_options: tuple[str, ...] = ()
 
     @property
     def daily_dose_mg(self) -> float | None:
@@ -118,14 +136,17 @@ class _Pick:
     band: str
     first_only: bool = False
     notes: tuple[str, ...] = ()
+    # Rows to choose from by a value not given (CRRT effluent rate, residual CrCl on haemodialysis).
+    options: tuple[DoseRow, ...] = ()
+    extra_citations: tuple[str, ...] = ()  # a dosing principle's sources, when one decided the dose
     # The row's dose when it needs no weight, clearance or liver function (fixed doses),
     # and its notes when no variant or weight note comes first.
     usual: _Dose | None = None
     usual_notes: tuple[str, ...] = ()
     # Whole results of `usual` for a variant without a weight rule, by (agent, route, variant notes).
     results: dict[tuple[str, str, tuple[str, ...]], DoseResult] = field(default_factory=dict)
-    # Sources by which of maintenance formula, loading formula and liver change were used.
-    citations: dict[tuple[bool, bool, bool], tuple[str, ...]] = field(default_factory=dict)
+    # Sources by which of maintenance formula, loading formula, liver change and fixed loading were used.
+    citations: dict[tuple[bool, bool, bool, bool], tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +159,8 @@ class _Plan:
     by_crcl: tuple[_Pick | None, ...]  # the band's pick at each whole CrCl from 0 to just above the highest bound
     normal: _Pick
     unknown: _Pick
-    hemodialysis: _Pick
+    hemodialysis: _Pick  # the pick on haemodialysis when the residual clearance is not given (or not used)
+    hd_by_residual: tuple[tuple[DoseRow, _Pick], ...]
     crrt: tuple[tuple[DoseRow, _Pick], ...]
     crrt_only: _Pick | None  # the pick whatever the effluent rate (no rows, or one unbounded row)
     crrt_unknown: _Pick
@@ -159,10 +181,13 @@ def dose_for(
     knowledge: Knowledge | None = None,
     child_pugh: str | None = None,
     route: str | None = None,
+    creatinine_unstable: bool | None = None,
+    residual_crcl_ml_min: float | None = None,
 ) -> DoseResult:
     """The dose of `agent` for this renal function, body weight, site, route and liver function.
 
-    `child_pugh` overrides the patient's class (the command line may have no Patient); `route`
+    `child_pugh`, `creatinine_unstable` and `residual_crcl_ml_min` (a measured clearance on
+    haemodialysis) override the patient's values (the command line may have no Patient); `route`
     ("IV"/"PO") picks an oral variant where one exists. Raises ValueError for an agent without a
     dose table, a variant no source gives, or a route the agent's variant is not given by.
     """
@@ -176,7 +201,37 @@ def dose_for(
     dosing, plan, name, variant_notes, route_shown = choice
     chosen = plan.variant
     crcl = renal.crcl_ml_min
-    pick = _row(plan, renal, crcl)
+    if residual_crcl_ml_min is None and patient is not None:
+        residual_crcl_ml_min = patient.creatinine_clearance_ml_min
+    pick = _row(plan, renal, crcl, residual_crcl_ml_min)
+    if creatinine_unstable is None:
+        creatinine_unstable = bool(patient and patient.creatinine_unstable)
+    # Never over a band the label rules out (imipenem-relebactam below 15 mL/min without haemodialysis).
+    if creatinine_unstable and chosen.full_early_dosing and crcl is not None and pick.row is not plan.normal.row \
+            and not pick.row.not_recommended and renal.renal_replacement == RenalReplacement.none.value \
+            and crcl < NORMAL_CRCL_ML_MIN:
+        pick = _early_full_dose(plan, pick, knowledge.dosing.principles)
+    if chosen.kidney_failure_notes and (renal.renal_replacement != RenalReplacement.none.value
+                                      or (crcl is not None and crcl < KIDNEY_FAILURE_CRCL_ML_MIN)):
+        variant_notes = (*variant_notes, *chosen.kidney_failure_notes)  # part of the fixed-dose key, so kept once
+    return _dose_result(agent, plan, pick, dosing, name, variant_notes, route_shown, renal, patient, child_pugh)
+
+
+def _early_full_dose(plan: _Plan, pick: _Pick, principles: Principles) -> _Pick:
+    """The normal-function dose for the first 48 h, naming the band dose that follows (Crass 2019)."""
+    chosen = plan.variant
+    later = (f"creatinine unstable: the normal-function dose for the first 48 h; then, if renal function has not "
+             f"recovered, the {pick.band} dose ({_regimen_summary(pick.row, chosen)})")
+    return _Pick(plan.normal.row, f"{pick.band}; first 48 h at the normal-function dose (creatinine unstable)",
+                 notes=(later, principles.early_full_dose.note), extra_citations=principles.early_full_dose.citations)
+
+
+def _dose_result(agent: str, plan: _Plan, pick: _Pick, dosing: AgentDosing, name: str,
+                 variant_notes: tuple[str, ...], route_shown: str, renal: RenalAssessment,
+                 patient: Patient | None, child_pugh: str | None) -> DoseResult:
+    """The result for the picked row: built once for a fixed dose, else for this weight and liver function."""
+    chosen = plan.variant
+    crcl = renal.crcl_ml_min
     hepatic = None
     if (child_pugh or (patient.child_pugh_class if patient else None)) == "C":
         hepatic = chosen.child_pugh_c
@@ -255,21 +310,26 @@ def _notes(variant_notes: tuple[str, ...], pick: _Pick, weight_notes: tuple[str,
 def _dose(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | None, crcl: float | None,
           hepatic: HepaticChange | None) -> _Dose:
     """The amounts, text, sources and notes of the picked row for this weight, clearance and liver change."""
+    if pick.options:
+        return _options_dose(pick, chosen, dosing, weight)
     row = pick.row
+    if row.individualise:
+        return _first_dose_then_individualise(pick, chosen, dosing, weight)
     unit = chosen.dose_unit
     amounts = _amounts(row, chosen, weight, crcl)
     notes: list[str] = []
+    fixed_loading = _fixed_loading(chosen, weight, amounts)
+    if fixed_loading is not None:
+        notes.append(fixed_loading.note)
     by_formula = bool(row.daily_dose_by_formula and chosen.maintenance_formula and amounts.daily is not None)
     daily = None if amounts.daily is None else _amount(amounts.daily, unit)
     if by_formula:
         notes.append(f"daily dose {daily} from Nation 2017 equation 2 at CrCl {crcl:g} mL/min")
     # With renal function unknown only the first dose is given; a loading dose needs no clearance.
     first_only = pick.first_only and (amounts.dose is not None or amounts.loading is not None)
-    individualise = bool(row.individualise) and not first_only
+    individualise = False
     if row.not_recommended:
         notes.append(row.not_recommended)
-    if individualise:
-        notes.append(row.individualise)
     notes += row.notes
 
     interval = row.interval_h
@@ -285,6 +345,8 @@ def _dose(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | Non
             amounts.dose_max = amounts.dose_max * hepatic.dose_factor if amounts.dose_max else None
         if hepatic.dose_mg is not None:
             amounts.dose, amounts.dose_max = hepatic.dose_mg, None
+        if hepatic.loading_dose_mg is not None:
+            amounts.loading, amounts.loading_max = hepatic.loading_dose_mg, None
         if hepatic.dose_mg_per_kg is not None:
             amounts.dose = hepatic.dose_mg_per_kg * weight if weight is not None else None
             amounts.dose_max = None
@@ -304,24 +366,99 @@ def _dose(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | Non
         "interval_h": interval if given else None,
         "infusion_h": row.infusion_h if given else None,
         "loading_dose_mg": _round(amounts.loading),
-        "citations": _citations(pick, chosen, dosing, (by_formula, amounts.loading is not None, liver)),
+        "citations": _citations(pick, chosen, dosing,
+                                (by_formula, amounts.loading is not None, liver, fixed_loading is not None)),
         "monitoring": dosing.monitoring,
         "not_recommended": bool(row.not_recommended),
         "individualise": individualise,
+        "evidence": None if row.not_recommended else EVIDENCE_LABELS[row.evidence],
     }
     return _Dose(fields, tuple(notes), first_only, individualise)
 
 
-def _citations(pick: _Pick, chosen: Variant, dosing: AgentDosing, used: tuple[bool, bool, bool]) -> tuple[str, ...]:
-    """The row's sources, then those of the weight rule, formulas, second unit, liver change and agent, once each."""
+def _fixed_loading(chosen: Variant, weight: float | None, amounts: _Amounts) -> FixedLoading | None:
+    """The formula's fixed loading dose when it was used because the weight it needs is missing."""
+    formula = chosen.loading_formula
+    if formula is None or formula.without_weight is None or weight is not None or amounts.loading is None:
+        return None
+    return formula.without_weight
+
+
+def _first_amount(row: DoseRow, chosen: Variant, weight: float | None) -> tuple[float | None, float | None]:
+    """A row's first dose in mg: its loading dose, else its dose (mg/kg doses need the weight)."""
+    amounts = _amounts(row, chosen, weight, NORMAL_CRCL_ML_MIN)
+    if amounts.loading is not None:
+        return amounts.loading, amounts.loading_max
+    return amounts.dose, amounts.dose_max
+
+
+def _first_dose_text(amount: float | None, high: float | None, row: DoseRow, chosen: Variant) -> str:
+    if amount is None:
+        return "first dose: weight needed"
+    text = f"first dose {_amount_text(amount, high, chosen.dose_unit, not row.per_kg, chosen.alt_unit)}"
+    return f"{text} {_infusion_text(row.infusion_h)}" if row.infusion_h is not None else text
+
+
+def _first_dose_fields(pick: _Pick, chosen: Variant, dosing: AgentDosing, first: tuple[float | None, float | None],
+                       shown: DoseRow, then: str, evidence: str) -> dict[str, Any]:
+    """A first dose only (no interval), then what follows it: the pharmacist's part or the per-band doses."""
+    amount, high = first
+    timings = sorted({row.timing for row in (pick.row, *pick.options) if row.timing})
+    timing = f", {' '.join(timings)}" if timings else ""
+    return {
+        "dose": f"{_first_dose_text(amount, high, shown, chosen)}{timing}; then {then}",
+        "dose_mg": _round(amount),
+        "dose_mg_max": _round(high),
+        "interval_h": None,
+        "infusion_h": shown.infusion_h if amount is not None else None,
+        "loading_dose_mg": None,
+        "citations": _citations(pick, chosen, dosing, (False, False, False, False)),
+        "monitoring": dosing.monitoring,
+        "not_recommended": False,
+        "individualise": bool(pick.row.individualise and not pick.options),
+        "evidence": EVIDENCE_LABELS[evidence],
+    }
+
+
+def _first_dose_then_individualise(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | None) -> _Dose:
+    """A row with no sourced maintenance dose: its first dose (or the normal-function one), then the pharmacist."""
+    row = pick.row
+    if row.first_dose_mg is not None:
+        first, shown = (row.first_dose_mg, None), row
+    else:
+        shown = _normal_row(chosen)
+        first = _first_amount(shown, chosen, weight)
+    then = f"{INDIVIDUALISE} the maintenance dose: {row.individualise}"
+    return _Dose(_first_dose_fields(pick, chosen, dosing, first, shown, then, row.evidence), row.notes, False, True)
+
+
+def _options_dose(pick: _Pick, chosen: Variant, dosing: AgentDosing, weight: float | None) -> _Dose:
+    """Rows chosen by a value not given: one first dose (theirs if they agree, else the normal-function one),
+    then each row's dose; the note asks for the value."""
+    firsts = {_first_amount(row, chosen, weight) for row in pick.options}
+    shown = pick.options[0] if len(firsts) == 1 else _normal_row(chosen)
+    first = next(iter(firsts)) if len(firsts) == 1 else _first_amount(shown, chosen, weight)
+    listed = tuple(f"{row.band}: {_regimen_summary(row, chosen)}" for row in pick.options)
+    weakest = max((row.evidence for row in pick.options), key=EVIDENCE_ORDER.index)
+    fields = _first_dose_fields(pick, chosen, dosing, first, shown, "; ".join(listed), weakest)
+    return _Dose({**fields, "dose_options": listed}, tuple(n for row in pick.options for n in row.notes), False, False)
+
+
+def _citations(pick: _Pick, chosen: Variant, dosing: AgentDosing,
+               used: tuple[bool, bool, bool, bool]) -> tuple[str, ...]:
+    """The row's sources, then those of the principle, weight rule, formulas, second unit, liver change and agent."""
     cited = pick.citations.get(used)
     if cited is None:
-        by_formula, loading, liver = used
+        by_formula, loading, liver, fixed_loading = used
+        formula = chosen.loading_formula
         parts = [
             pick.row.citations,
+            *(row.citations for row in pick.options),
+            pick.extra_citations,
             chosen.weight.citations if chosen.weight else (),
             chosen.maintenance_formula.citations if by_formula and chosen.maintenance_formula else (),
-            chosen.loading_formula.citations if loading and chosen.loading_formula is not None else (),
+            formula.citations if loading and formula is not None else (),
+            formula.without_weight.citations if fixed_loading and formula and formula.without_weight else (),
             chosen.alt_unit.citations if chosen.alt_unit is not None else (),
             chosen.child_pugh_c.citations if liver and chosen.child_pugh_c is not None else (),
             dosing.citations,
@@ -358,32 +495,51 @@ def _plans(knowledge: Knowledge, dosing: AgentDosing) -> dict[str, _Plan]:
     memo: dict[str, dict[str, _Plan]] = knowledge.memos["dosing.plans"]
     plans = memo.get(dosing.id)
     if plans is None:
-        plans = memo[dosing.id] = {name: _plan(chosen, dosing) for name, chosen in dosing.variants.items()}
+        principles = knowledge.dosing.principles
+        plans = memo[dosing.id] = {name: _plan(chosen, dosing, principles) for name, chosen in dosing.variants.items()}
     return plans
 
 
-def _plan(chosen: Variant, dosing: AgentDosing) -> _Plan:
+def _normal_row(chosen: Variant) -> DoseRow:
+    """The normal-function row: the band holding CrCl 90 mL/min (the only band if not renally adjusted)."""
+    return next((row for row in chosen.bands if row.contains(NORMAL_CRCL_ML_MIN)), chosen.bands[0])
+
+
+def _plan(chosen: Variant, dosing: AgentDosing, principles: Principles) -> _Plan:
+    normal = _normal_row(chosen)
+    ceiling = f"normal-function dose ({_regimen_summary(normal, chosen)}) is the ceiling"
+
     def ready(pick: _Pick) -> _Pick:
         """The pick with its usual dose when that needs no weight, clearance or liver function."""
         row = pick.row
-        fixed_loading = row.loading_dose_mg is not None or chosen.loading_formula is None
-        if not row.per_kg and not row.daily_dose_by_formula and fixed_loading:
+        rows = pick.options or (normal if row.individualise and row.first_dose_mg is None else row,)
+        fixed_loading = all(r.loading_dose_mg is not None for r in rows) or chosen.loading_formula is None
+        if not any(r.per_kg or r.daily_dose_by_formula for r in rows) and fixed_loading:
             pick.usual = _dose(pick, chosen, dosing, None, None, None)
             pick.usual_notes = _notes((), pick, (), pick.usual, chosen)
         return pick
 
     def row_pick(row: DoseRow) -> _Pick:
+        if row.individualise:  # a first dose, then the pharmacist: say why the first dose is full, and the ceiling
+            first = principles.first_dose
+            return ready(_Pick(row, row.band, notes=(first.note, ceiling), extra_citations=first.citations))
         return ready(_Pick(row, row.band))
 
-    normal = chosen.bands[0]
+    def choose_by(rows: tuple[DoseRow, ...], value: str, ask: str) -> _Pick:
+        return ready(_Pick(DoseRow(band=value, individualise=ask, citations=rows[0].citations), value,
+                           notes=(ask,), options=rows))
+
     crrt_only = None
     if not chosen.crrt:
-        crrt_only = ready(_no_row(chosen, "CRRT"))
+        crrt_only = row_pick(_no_row(chosen, "CRRT"))
     elif len(chosen.crrt) == 1 and chosen.crrt[0].unbounded:
         crrt_only = row_pick(chosen.crrt[0])
-    crrt_unknown = _no_row(chosen, "CRRT, effluent rate unknown")
-    crrt_unknown.notes += ("the CRRT dose depends on the effluent rate (L/h): give it",)
     hemodialysis = chosen.hemodialysis
+    if chosen.hemodialysis_by_residual_crcl:
+        hd_unknown = choose_by(chosen.hemodialysis_by_residual_crcl, "intermittent haemodialysis, residual CrCl not given",
+                               "the haemodialysis dose depends on the residual creatinine clearance (mL/min): give it")
+    else:
+        hd_unknown = row_pick(hemodialysis or _no_row(chosen, "intermittent haemodialysis"))
     bands = tuple((row, row_pick(row)) for row in chosen.bands)
     # Above every finite bound each band's test gives the same answer, so the table can stop there.
     bounds = [b for row in chosen.bands for b in (row.gt, row.ge, row.lt, row.le) if b is not None]
@@ -395,20 +551,31 @@ def _plan(chosen: Variant, dosing: AgentDosing) -> _Plan:
         by_crcl=tuple(next((p for row, p in bands if row.contains(crcl)), None) for crcl in range(top + 1)),
         normal=row_pick(normal),
         unknown=ready(_Pick(normal, RENAL_UNKNOWN_BAND, first_only=True)),
-        hemodialysis=row_pick(hemodialysis) if hemodialysis else ready(_no_row(chosen, "intermittent haemodialysis")),
+        hemodialysis=hd_unknown,
+        hd_by_residual=tuple((row, row_pick(row)) for row in chosen.hemodialysis_by_residual_crcl),
         crrt=tuple((row, row_pick(row)) for row in chosen.crrt),
         crrt_only=crrt_only,
-        crrt_unknown=ready(crrt_unknown),
+        crrt_unknown=choose_by(chosen.crrt, "CRRT, effluent rate not given",
+                               "the CRRT dose depends on the effluent rate (L/h): give it") if chosen.crrt else hd_unknown,
     )
 
 
-def _row(plan: _Plan, renal: RenalAssessment, crcl: float | None) -> _Pick:
+def _row(plan: _Plan, renal: RenalAssessment, crcl: float | None, residual: float | None = None) -> _Pick:
     """The row for this renal function (bands are whole mL/min, as the sources print them)."""
     mode = renal.renal_replacement
     if mode == _HAEMODIALYSIS:
-        return plan.hemodialysis
+        if residual is None or not plan.hd_by_residual:
+            return plan.hemodialysis
+        whole = math.floor(residual + 0.5)
+        # A residual clearance above the haemodialysis rows takes its ordinary band, as the label bands by CrCl.
+        return next((p for row, p in plan.hd_by_residual if row.contains(whole)), None) or _row(
+            plan, renal.model_copy(update={"renal_replacement": RenalReplacement.none.value}), residual)
     if mode == _CRRT:
-        return _crrt_row(plan, renal.crrt_effluent_l_h)
+        if plan.crrt_only is not None:
+            return plan.crrt_only
+        if renal.crrt_effluent_l_h is None:
+            return plan.crrt_unknown
+        return _bounded(plan.crrt, renal.crrt_effluent_l_h, "CRRT effluent (L/h)")
     if not plan.variant.renal_adjusted:
         return plan.normal
     if crcl is None:
@@ -418,30 +585,23 @@ def _row(plan: _Plan, renal: RenalAssessment, crcl: float | None) -> _Pick:
     pick = table[min(whole, len(table) - 1)] if whole >= 0 else None
     if pick is not None:
         return pick
-    for row, pick in plan.bands:
-        if row.contains(whole):
+    return _bounded(plan.bands, whole, "CrCl (mL/min)")
+
+
+def _bounded(rows: tuple[tuple[DoseRow, _Pick], ...], value: float, what: str) -> _Pick:
+    for row, pick in rows:
+        if row.contains(value):
             return pick
-    raise ValueError(f"dosing.yaml: no band covers CrCl {whole} mL/min")  # a gap in a table is a data error
+    raise ValueError(f"dosing.yaml: no row covers {what} {value:g}")  # a gap in a table is a data error
 
 
-def _crrt_row(plan: _Plan, effluent: float | None) -> _Pick:
-    if plan.crrt_only is not None:
-        return plan.crrt_only
-    if effluent is None:
-        return plan.crrt_unknown
-    for row, pick in plan.crrt:
-        if row.contains(effluent):
-            return pick
-    raise ValueError(f"dosing.yaml: no CRRT row covers effluent {effluent} L/h")
-
-
-def _no_row(chosen: Variant, band: str) -> _Pick:
-    """A renal replacement mode without a sourced row: the usual dose if not renally adjusted, else individualise."""
+def _no_row(chosen: Variant, band: str) -> DoseRow:
+    """A renal replacement mode without a sourced row: the usual row if not renally adjusted, else a first dose only."""
     normal = chosen.bands[0]
     if not chosen.renal_adjusted:
-        return _Pick(normal, normal.band)
-    row = DoseRow(band=band, individualise=f"{INDIVIDUALISE}: no sourced dose for {band}", citations=normal.citations)
-    return _Pick(row, band, notes=(f"normal-function dose ({_regimen_summary(normal, chosen)}) is the ceiling",))
+        return normal
+    return DoseRow(band=band, individualise=f"no sourced dose for {band} in the knowledge base",
+                   citations=_normal_row(chosen).citations)
 
 
 def _dosing_weight(rule: WeightRule, renal: RenalAssessment) -> _Weight:
@@ -491,6 +651,8 @@ def _amounts(row: DoseRow, chosen: Variant, weight: float | None, crcl: float | 
         out.loading_max = row.loading_dose_mg_per_kg_max * weight if row.loading_dose_mg_per_kg_max else None
     elif chosen.loading_formula is not None and weight is not None:
         out.loading = colistin_loading_dose_mg(weight, chosen.loading_formula)
+    elif chosen.loading_formula is not None and chosen.loading_formula.without_weight is not None:
+        out.loading = chosen.loading_formula.without_weight.dose_mg
     return out
 
 
@@ -562,8 +724,6 @@ def _dose_text(pick: _Pick, chosen: Variant, amounts: _Amounts, interval: float 
         per_kg = row.loading_dose_mg_per_kg
         basis = f"{_kg_span(per_kg, row.loading_dose_mg_per_kg_max)} x {weight:g} kg = " if per_kg and weight else ""
         loading = f"loading {basis}{_amount_text(amounts.loading, amounts.loading_max, unit, grams, alt)}"
-    if row.individualise:
-        return f"{loading} once; then {INDIVIDUALISE}" if loading else INDIVIDUALISE
     if dose is None:
         per_kg = row.dose_mg_per_kg or row.daily_dose_mg_per_kg
         return f"{per_kg:g} mg/kg (weight needed)" if per_kg else INDIVIDUALISE
@@ -582,6 +742,8 @@ def _dose_text(pick: _Pick, chosen: Variant, amounts: _Amounts, interval: float 
     if daily is not None and interval is not None:
         parts.append(f"({daily}/day)")
     text = " ".join(parts)
+    if row.timing:
+        text = f"{text}, {row.timing}"
     return f"{text} ({FIRST_DOSE_ONLY})" if pick.first_only else text
 
 

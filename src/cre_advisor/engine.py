@@ -958,6 +958,7 @@ def _new_item(dose: DoseResult, anaerobic: bool) -> RegimenItem:
         agent=dose.agent, route=dose.route, dose=dose.dose, dose_mg=dose.dose_mg, interval_h=dose.interval_h,
         infusion_h=dose.infusion_h, loading_dose_mg=dose.loading_dose_mg, adjusted_for=dose.adjusted_for,
         citations=dose.citations, notes=("for anaerobic cover", *dose.notes) if anaerobic else dose.notes,
+        evidence=dose.evidence, dose_options=dose.dose_options,
     )
 
 

@@ -9,7 +9,6 @@ or, failing that, from the phenotype. Nothing here chooses a drug or a dose.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -27,40 +26,9 @@ from cre_advisor.knowledge.microbiology_data import (
     load_mechanism_data,
 )
 from cre_advisor.knowledge.loader import Knowledge, Organism, default_knowledge
-
-_MIC = re.compile(r"^\s*(<=|>=|<|>|=|≤|≥)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:/\s*\d+(?:\.\d+)?)?\s*(?:mg/l)?\s*$", re.I)
+from cre_advisor.mic_values import Mic, format_mic, parse_mic
 
 Category = Literal["S", "I", "R"]
-
-
-@dataclass(frozen=True)
-class Mic:
-    value: float
-    comparator: str = "="
-
-
-def parse_mic(text: str | float) -> Mic:
-    """Read an MIC as laboratories write it ("<=0.25", ">32", "0.5/4"); raise ValueError otherwise.
-
-    For a combination written "0.5/4" the first number is the MIC: breakpoints of
-    combinations are stated for the first agent at a fixed partner concentration.
-    """
-    if isinstance(text, bool):
-        raise ValueError("an MIC is a number of mg/L, not true/false")
-    if isinstance(text, (int, float)):
-        if not text > 0:
-            raise ValueError(f"cannot read MIC {text}: an MIC is a positive number of mg/L")
-        return Mic(float(text))
-    match = _MIC.match(text)
-    if match is None or float(match.group(2)) <= 0:
-        raise ValueError(f"cannot read MIC '{text}': use a number of mg/L, optionally with <=, <, >, >=")
-    comparator = {"≤": "<=", "≥": ">=", None: "="}.get(match.group(1), match.group(1))
-    return Mic(float(match.group(2)), comparator)
-
-
-def format_mic(mic: Mic) -> str:
-    value = f"{mic.value:g}"
-    return value if mic.comparator == "=" else f"{mic.comparator}{value}"
 
 
 # ---- one agent's result ---------------------------------------------------------------------

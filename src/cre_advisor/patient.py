@@ -24,6 +24,10 @@ DEVINE_KG_PER_CM = 0.9055  # 2.3 kg per inch
 ADJUSTED_WEIGHT_FACTOR = 0.4
 OBESE_ABOVE_IBW_RATIO = 1.2  # Cockcroft-Gault uses adjusted weight above 120% of IBW
 AUGMENTED_CLEARANCE_ML_MIN = 130.0
+# A sanity ceiling, not a clinical cut-off: above it an estimate says more about the input (a
+# creatinine in the wrong unit, a weight in pounds) than about the kidney. Doses are chosen for
+# the ceiling and the plan says so; every dose table's top band starts far below it.
+CRCL_CEILING_ML_MIN = 250.0
 
 MISSING_HEIGHT = "height (for ideal body weight; Cockcroft-Gault used actual weight)"
 # What Cockcroft-Gault needs, as `missing` names it: creatinine, sex, weight, age.
@@ -55,6 +59,7 @@ class RenalAssessment(BaseModel):
     flags: tuple[str, ...]
     missing: tuple[str, ...]
     actual_weight_kg: float | None = None
+    crcl_above_ceiling_ml_min: float | None = None  # the clearance before capping, when it was capped
 
     @property
     def summary(self) -> str:
@@ -67,6 +72,8 @@ class RenalAssessment(BaseModel):
         if self.crcl_ml_min is None:
             return "creatinine clearance unknown"
         how = "measured/given" if self.method == "measured" else "Cockcroft-Gault"
+        if self.crcl_above_ceiling_ml_min is not None:
+            how = f"capped from {self.crcl_above_ceiling_ml_min:g}, {how}"
         weight = f", {self.weight_basis} weight {self.weight_kg:g} kg" if self.weight_kg else ""
         return f"CrCl {self.crcl_ml_min:g} mL/min ({how}{weight})"
 
@@ -176,6 +183,14 @@ def assess_renal_values(
         else:
             crcl, method = cockcroft_gault(age_years, sex, used, creatinine), "cockcroft_gault"
 
+    above_ceiling = None
+    if crcl is not None and crcl > CRCL_CEILING_ML_MIN:
+        above_ceiling = round(crcl, 1)
+        source, check = (("measured clearance", "check the measurement") if method == "measured" else
+                         ("Cockcroft-Gault estimate", "check the creatinine, its unit and the weight"))
+        flags.append(f"creatinine clearance {crcl:.0f} mL/min ({source}) is above the {CRCL_CEILING_ML_MIN:g} mL/min "
+                     f"ceiling: doses are chosen for {CRCL_CEILING_ML_MIN:g} mL/min; {check}")
+        crcl = CRCL_CEILING_ML_MIN
     if crcl is not None and crcl >= AUGMENTED_CLEARANCE_ML_MIN:
         flags.append(f"augmented renal clearance (CrCl >= {AUGMENTED_CLEARANCE_ML_MIN:g} mL/min): "
                      "standard doses may underexpose")
@@ -198,6 +213,7 @@ def assess_renal_values(
         "flags": tuple(flags),
         "missing": tuple(missing),
         "actual_weight_kg": weight_kg,
+        "crcl_above_ceiling_ml_min": above_ceiling,
     })
 
 

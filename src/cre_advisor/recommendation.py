@@ -54,6 +54,10 @@ class RegimenItem(_Out):
     adjusted_for: str
     citations: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    evidence: str | None = Field(default=None, description="How the dose's source was read: label/guideline [P], "
+                                 "hospital guide [H], study [R], secondary only [S].")
+    dose_options: tuple[str, ...] = Field(default=(), description="Doses by a value not given (CRRT effluent rate, "
+                                          "residual clearance on haemodialysis); dose_mg is then the first dose.")
 
 
 class Option(_Out):

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from cds_helpers import BASE, check_response, load, make_config
+from cds_helpers import BASE, EHR2, EHR2_JKU, check_response, load, make_config
 from cre_advisor.cds.runtime import CdsRuntime
 from cre_advisor.cli import app as cli
 from cre_advisor.settings import Settings
@@ -58,7 +58,7 @@ def test_feedback_is_stored_and_reported_per_card_type(fresh: Any, tmp_path: Pat
         {"card": misdosed["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T03:15:00Z"},
     ]}
     response = fresh(FEEDBACK, feedback)
-    assert response.status_code == 200 and response.json() == {"received": 3}
+    assert response.status_code == 200 and response.json() == {"received": 3, "duplicates": 0}
 
     rows = report(tmp_path)
     assert rows["harmful-order"]["cards"] == 2
@@ -90,3 +90,45 @@ def test_invalid_feedback_is_400(fresh: Any, item: dict[str, Any]) -> None:
 def test_empty_database_reports_nothing(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["cds", "feedback-report", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0 and "No CDS cards" in result.output
+
+
+def overridden(card: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T03:12:00Z", **extra}
+
+
+def test_repeated_feedback_counts_once(fresh: Any, tmp_path: Path) -> None:
+    card = card_from(fresh, "order-sign-tigecycline-bacteraemia")
+    first = fresh(FEEDBACK, {"feedback": [overridden(card), overridden(card)]})
+    again = fresh(FEEDBACK, {"feedback": [overridden(card)]})
+    assert first.json() == {"received": 1, "duplicates": 1}
+    assert again.json() == {"received": 0, "duplicates": 1}
+    assert report(tmp_path)["harmful-order"]["overridden"] == 1
+
+
+def test_feedback_on_an_unknown_card_or_suggestion_is_refused(fresh: Any, tmp_path: Path) -> None:
+    card = card_from(fresh, "order-sign-tigecycline-bacteraemia")
+    unknown = {"card": "00000000-0000-4000-8000-00000000dead", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T03:12:00Z"}
+    assert fresh(FEEDBACK, {"feedback": [overridden(card), unknown]}).status_code == 404
+    made_up = {"card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": "not-a-suggestion"}],
+               "outcomeTimestamp": "2026-11-24T03:12:00Z"}
+    assert fresh(FEEDBACK, {"feedback": [made_up]}).status_code == 400
+    assert report(tmp_path)["harmful-order"]["overridden"] == 0  # a refused batch stores nothing
+
+
+def test_feedback_from_another_client_is_refused(call: Any, client: TestClient, sign: Any, keys: dict[str, Any]) -> None:
+    [card] = call(SIGN, load("order-sign-tigecycline-bacteraemia")).json()["cards"]
+    token = sign(FEEDBACK, key=keys["ec2"], iss=EHR2, header={"kid": "ec2-1", "jku": EHR2_JKU})
+    response = client.post(FEEDBACK, json={"feedback": [overridden(card)]}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    assert call(FEEDBACK, {"feedback": [overridden(card)]}).status_code == 200  # its own client may
+
+
+@pytest.mark.parametrize("change", [
+    {"card": "c" * 65},
+    {"overrideReason": {"userComment": "see note\x00"}},
+    {"overrideReason": {"reason": {"code": "x" * 129}}},
+    {"overrideReason": {"userComment": "x" * 4001}},
+])
+def test_oversized_or_nul_fields_are_400_not_a_database_error(fresh: Any, change: dict[str, Any]) -> None:
+    card = card_from(fresh, "order-sign-tigecycline-bacteraemia")
+    assert fresh(FEEDBACK, {"feedback": [{**overridden(card), **change}]}).status_code == 400

@@ -50,7 +50,7 @@ def test_recommendation_accepts_brand_names(client: TestClient, kpc_case: dict[s
         (("infection", "severity"), "mild", ["body", "infection", "severity"]),
         (("isolate", "organism"), "Pseudomonas aeruginosa", ["body", "isolate", "organism"]),
         (("isolate", "carbapenemase"), ["XYZ"], ["body", "isolate", "carbapenemase", 0]),
-        (("isolate", "breakpoints"), "NOPE-1999", ["body", "isolate"]),
+        (("isolate", "breakpoints"), "NOPE-1999", ["body", "isolate", "breakpoints"]),
         (("patient", "unexpected"), 1, ["body", "patient", "unexpected"]),
     ],
 )
@@ -133,9 +133,9 @@ def test_dose_from_patient_values_runs_cockcroft_gault(client: TestClient) -> No
         ({"agent": "cefiderocol", "colour": "red"}, ["body", "colour"]),
         ({"crcl_ml_min": 40}, ["body", "agent"]),
         ({"agent": "meropenem", "crcl_ml_min": 40, "variant": "no-such-variant"}, ["body"]),
-        ({"agent": "meropenem", "crcl_ml_min": 40, "serum_creatinine_mg_dl": 1.0}, ["body"]),
-        ({"agent": "meropenem", "serum_creatinine_mg_dl": 1.0, "serum_creatinine_umol_l": 88}, ["body"]),
-        ({"agent": "meropenem", "crrt_effluent_l_h": 2}, ["body"]),
+        ({"agent": "meropenem", "crcl_ml_min": 40, "serum_creatinine_mg_dl": 1.0}, ["body", "crcl_ml_min"]),
+        ({"agent": "meropenem", "serum_creatinine_mg_dl": 1.0, "serum_creatinine_umol_l": 88}, ["body", "serum_creatinine_mg_dl"]),
+        ({"agent": "meropenem", "crrt_effluent_l_h": 2}, ["body", "crrt_effluent_l_h"]),
         ({"agent": "meropenem", "crcl_ml_min": 40, "route": "IM"}, ["body", "route"]),
     ],
 )

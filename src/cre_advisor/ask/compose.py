@@ -17,7 +17,7 @@ from cre_advisor.ask.coverage import judge
 from cre_advisor.ask.index import AskIndex, Hit, Reading, index_for
 from cre_advisor.ask.models import Answer, AnswerItem, CitedLine, Topic
 from cre_advisor.ask.passages import NO_DOSES_FOR_PATIENTS, Passage
-from cre_advisor.ask.ranking import Focus, weigh
+from cre_advisor.ask.ranking import TOPIC_KINDS, Focus, weigh
 from cre_advisor.case import Case, RenalReplacement
 from cre_advisor.dosing import INDIVIDUALISE, dose_for
 from cre_advisor.engine import REVIEW_ORDER, REVIEW_OUTPUT, recommend
@@ -31,7 +31,7 @@ from cre_advisor.render.view import check_audience
 MAX_QUESTION_CHARS = 500
 NEAREST_TOPICS = 3
 PLAN_OPTIONS = 3
-FOR_CARE_TEAM = "This item is worded for the care team; ask them to explain what it means for you."
+FOR_CARE_TEAM = "This tool has no explanation of this written for patients and families; please ask your care team about it."
 
 
 def answer(
@@ -64,7 +64,8 @@ def answer(
     rec = None if case is None else recommend(case, knowledge=knowledge, review_states=states, strict=strict)
 
     reading = index.read(question)
-    hits = index.search(reading, weigh(reading, _focus(case, rec)))
+    focus = _focus(case, rec, reading)
+    hits = index.search(index.about(reading, focus.agents), weigh(reading, focus, index.subjects, index.mentions))
     verdict = judge(reading, hits, index.vocabulary)
     left_out: list[str] = []
     if strict:
@@ -85,23 +86,48 @@ def answer(
             review=Review(status="pending_review", last_updated=knowledge.released, items_used=0),
         )
 
-    chosen = hits[:index.vocabulary.answer_items]
+    chosen = _for_audience(hits, audience, index.vocabulary.answer_items)
     items = [_item(rank, hit, audience, states) for rank, hit in enumerate(chosen, 1)]
     patient: list[CitedLine] = []
     used = {hit.passage.id for hit in chosen}
     if case is not None and rec is not None:
         patient, plan_items = _for_this_patient(reading, case, rec, audience, knowledge)
-        used |= plan_items
+        topic_lines, topic_items = _topic_for_case(reading, index, case, rec, audience)
+        patient, used = topic_lines + patient, used | plan_items | topic_items
     return Answer(
         **base, covered=True, not_in_knowledge_base=list(reading.unknown), for_this_patient=patient, items=items,
         left_out_unapproved=left_out, review=_review(used, knowledge, states),
     )
 
 
-def _focus(case: Case | None, rec: Recommendation | None) -> Focus:
+def _for_audience(hits: list[Hit], audience: str, count: int) -> list[Hit]:
+    """The items to quote; for patients and families, those the base words for them first.
+
+    Only the closest matches are reordered (a weaker item is never pulled in for its wording): items
+    with patient wording move ahead of those written only for the care team, which are then quoted
+    with a plain "ask your care team".
+    """
+    chosen = hits[:count]
+    return sorted(chosen, key=lambda hit: not hit.passage.patient_wording) if audience == "patient" else chosen
+
+
+def _focus(case: Case | None, rec: Recommendation | None, reading: Reading) -> Focus:
     if case is None or rec is None:
         return Focus()
-    return Focus(case.context.guideline_profile.value, frozenset({rec.mechanism.group}), frozenset({case.infection.site.value}))
+    agents = frozenset(_first_choice(rec)) if _asks_dose(reading, case) else frozenset()
+    return Focus(case.context.guideline_profile.value, frozenset({rec.mechanism.group}),
+                 frozenset({case.infection.site.value}), agents)
+
+
+def _asks_dose(reading: Reading, case: Case) -> bool:
+    """A dose question, or one about a renal replacement mode the patient is not on ("what if she goes on dialysis?")."""
+    mode = reading.renal_replacement
+    return reading.asks_dose or (mode is not None and mode != case.patient.renal_replacement.value)
+
+
+def _first_choice(rec: Recommendation) -> list[str]:
+    """The agents of the plan's first option: what a dose question about 'her' antibiotic means."""
+    return [item.agent for item in rec.options[0].regimen] if rec.options else []
 
 
 def _item(rank: int, hit: Hit, audience: str, states: Mapping[str, str]) -> AnswerItem:
@@ -161,8 +187,8 @@ def _for_this_patient(
     in_plan = _plan_agents(rec)
     lines: list[CitedLine] = []
     used: set[str] = set()
-    if reading.asks_dose:
-        targets = named or list(in_plan)[:PLAN_OPTIONS]
+    if _asks_dose(reading, case):
+        targets = named or _first_choice(rec)
         if audience == "patient":
             lines.append(CitedLine(text=NO_DOSES_FOR_PATIENTS))
         else:
@@ -180,13 +206,39 @@ def _for_this_patient(
             line, item_id = _standing(agent, rec, in_plan, audience, knowledge)
             lines.append(line)
             used |= {item_id} if item_id else set()
-    elif reading.asks_choice and not reading.asks_dose:
+    elif reading.asks_choice and not _asks_dose(reading, case) and not reading.subject_terms(TOPIC_KINDS):
         lines.append(CitedLine(text=f"Resistance mechanism for this case: {rec.mechanism.explanation}."))
         for option in rec.options[:PLAN_OPTIONS]:
             lines.append(_option_line(option, audience, knowledge))
             used.add(option.id)
         if not rec.options:
             lines += [CitedLine(text=w) for w in rec.warnings if "No regimen" in w]
+    return lines, used
+
+
+def _topic_for_case(
+    reading: Reading, index: AskIndex, case: Case, rec: Recommendation, audience: str
+) -> tuple[list[CitedLine], set[str]]:
+    """Statements on the question's topic ("how long?" -> duration) made for this case's site and mechanism.
+
+    A statement for a site or mechanism answers for this patient only when it names the case's;
+    one made for every case is already among the items and is not repeated here.
+    """
+    topics = reading.subject_terms(TOPIC_KINDS)
+    if not topics:
+        return [], set()
+    site, group = case.infection.site.value, rec.mechanism.group
+    lines, used = [], set()
+    for passage in index.passages:
+        applies = passage.applies
+        if passage.kind != "statement" or applies is None or not topics & index.subjects[passage.id]:
+            continue
+        if not (applies.sites or applies.groups) or site not in (applies.sites or (site,)) or group not in (applies.groups or (group,)):
+            continue
+        if audience == "patient" and not passage.patient_wording:
+            continue
+        lines += [CitedLine(text=line.text, citations=list(line.citations)) for line in passage.body(audience)]
+        used.add(passage.id)
     return lines, used
 
 

@@ -16,6 +16,7 @@ from cre_advisor.ask.index import Hit, Reading
 from cre_advisor.ask.vocabulary import Vocabulary
 
 TERM_WEIGHT = 2  # a recognised clinical term outweighs two words the knowledge base does not know
+NOT_A_TOPIC = ("outside", "word")  # refusals, and ward shorthand for ordinary words ("klebs", "neg")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def judge(reading: Reading, hits: list[Hit], vocabulary: Vocabulary) -> Verdict:
     conditions = [w for w in reading.unknown if w.endswith(vocabulary.condition_suffixes)]
     if conditions:
         return Verdict(False, f"{', '.join(conditions)}: not a condition this knowledge base covers.")
-    terms = [f for f in reading.found if f.term.kind != "outside"]
+    terms = [f for f in reading.found if f.term.kind not in NOT_A_TOPIC]
     if not terms:
         return Verdict(False, "The question names no agent, organism, site or other topic this knowledge base covers.")
     if len(reading.unknown) > TERM_WEIGHT * len(terms) + len(reading.known_words):

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import cache
 
 import bm25s
 import numpy as np
 
 from cre_advisor.ask.passages import Passage, build_passages
-from cre_advisor.ask.text import Found, Lexicon, Speller, Tokeniser, minor_age
+from cre_advisor.ask.text import Found, Lexicon, Speller, Term, Tokeniser, agent_token, minor_age
 from cre_advisor.ask.vocabulary import Vocabulary, default_vocabulary
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 
@@ -68,6 +68,10 @@ class Reading:
         """What the knowledge base knows of the question: recognised phrases, then known words."""
         return tuple(dict.fromkeys([f.text for f in self.found if f.term.kind != "outside"] + list(self.known_words)))
 
+    def subject_terms(self, kinds: frozenset[str]) -> frozenset[Term]:
+        """The recognised terms of these kinds: what the question is about besides agents."""
+        return frozenset(f.term for f in self.found if f.term.kind in kinds)
+
     @property
     def names_only_agents(self) -> bool:
         """The question names one or more agents and nothing else the index knows ("What is Fetroja?")."""
@@ -89,6 +93,11 @@ class AskIndex:
         self.lexicon = Lexicon(knowledge, vocabulary)
         self.tokeniser = Tokeniser(vocabulary.filler)
         self.passages = build_passages(knowledge)
+        self.subjects = {p.id: frozenset(f.term for f in self.lexicon.scan(p.subject)) for p in self.passages}
+        self.mentions = {
+            p.id: self.subjects[p.id] if p.kind == "agent" else frozenset(f.term for f in self.lexicon.scan(p.index_text))
+            for p in self.passages
+        }
         expanded = [self.lexicon.expand(p.index_text) for p in self.passages]
         self._bm25 = bm25s.BM25()
         self._bm25.index([self.tokeniser.tokens(text) for text in expanded], show_progress=False)
@@ -152,6 +161,11 @@ class AskIndex:
             return better
 
         return _WORD.sub(fix, question), corrections
+
+    def about(self, reading: Reading, agents: Iterable[str]) -> Reading:
+        """The reading as if it also named these agents ("what dose for her?" means her first choice's dose)."""
+        added = tuple(t for t in map(agent_token, agents) if t in self._stems and t not in reading.tokens)
+        return replace(reading, tokens=reading.tokens + added) if added else reading
 
     def search(self, reading: Reading, weight: Callable[[Passage], float] | None = None) -> list[Hit]:
         """Passages with a positive score, best first; `weight` scales each passage's score."""

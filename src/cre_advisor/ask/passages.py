@@ -40,6 +40,7 @@ KIND_LABELS = {
 NO_DOSES_FOR_PATIENTS = "Doses are worked out by the care team and are not shown in this view."
 ROUTE_WORDS = {"IV": "intravenous", "PO": "oral", "IM": "intramuscular"}
 SPECIFIC_SITES = 4
+EXTENDED_INFUSION_H = 2  # a row infused over this long or longer is an extended infusion
 CONDITION_LABELS = {
     "meropenem_mic_le_1": "only when the meropenem MIC is <= 1 mg/L",
     "imipenem_mic_le_1": "only when the imipenem MIC is <= 1 mg/L",
@@ -74,6 +75,7 @@ class Passage:
     index_text: str
     patient_wording: bool = False
     topic: str | None = None
+    subject: str = ""  # what the item is about, for ranking: a statement's topic, else most titles
 
 
 def build_passages(knowledge: Knowledge) -> list[Passage]:
@@ -108,7 +110,7 @@ def _statement(statement: Statement) -> Passage:
         id=statement.id, kind="statement", title=f"{topic[0].upper()}{topic[1:]} ({KIND_LABELS[statement.kind]})",
         body=body, agents=statement.applies.agents_any, applies=statement.applies,
         index_text=" ".join([topic, KIND_LABELS[statement.kind], *texts.values(), _applies_words(statement.applies)]),
-        patient_wording="patient" in texts, topic=topic,
+        patient_wording="patient" in texts, topic=topic, subject=topic,
         **_item_fields(statement),  # type: ignore[arg-type]
     )
 
@@ -140,7 +142,7 @@ def _dose_table(knowledge: Knowledge, dosing: AgentDosing) -> Passage:
     modes = []
     for variant_name, variant in dosing.variants.items():
         modes.append(variant_name.replace("_", " "))
-        if variant.hemodialysis is not None:
+        if variant.hemodialysis is not None or variant.hemodialysis_by_residual_crcl:
             modes.append("intermittent haemodialysis dialysis")
         if variant.crrt:
             modes.append("CRRT continuous renal replacement effluent")
@@ -152,9 +154,12 @@ def _dose_table(knowledge: Knowledge, dosing: AgentDosing) -> Passage:
             modes.append("Child-Pugh liver hepatic")
         if variant.renal_adjusted:
             modes.append("renal adjustment CrCl")
+        if any(band.infusion_h and band.infusion_h >= EXTENDED_INFUSION_H for band in variant.bands):
+            modes.append("extended infusion")
     clinician = " ".join(line.text for line in body("clinician"))
     return Passage(
-        id=dosing.id, kind="dose_table", title=f"{name}: adult dose table", body=body, agents=(agent_id,), applies=None,
+        id=dosing.id, kind="dose_table", title=f"{name}: adult dose table", subject=f"dose {' '.join(modes)}",
+        body=body, agents=(agent_id,), applies=None,
         index_text=f"{name} dose dosing {' '.join(modes)} {clinician}", patient_wording=True,
         **_item_fields(dosing),  # type: ignore[arg-type]
     )
@@ -201,7 +206,7 @@ def _avoid(knowledge: Knowledge, rule: AvoidRule) -> Passage:
         return [Line(rule.reason.strip(), tuple(rule.citations))]
 
     return Passage(
-        id=rule.id, kind="avoid_rule", title=title, body=body, agents=rule.agents, applies=rule.applies,
+        id=rule.id, kind="avoid_rule", title=title, subject=title, body=body, agents=rule.agents, applies=rule.applies,
         index_text=f"avoid {names} {alone} {rule.reason} {_applies_words(rule.applies)}",
         **_item_fields(rule),  # type: ignore[arg-type]
     )
@@ -228,7 +233,8 @@ def _agent(agent: Agent) -> Passage:
         return [Line(". ".join(facts) + ".", tuple(agent.citations))]
 
     return Passage(
-        id=agent.id, kind="agent", title=f"{agent.name}: agent profile", body=body, agents=(agent.id,), applies=None,
+        id=agent.id, kind="agent", title=f"{agent.name}: agent profile", subject=agent.name, body=body, agents=(agent.id,),
+        applies=None,
         index_text=" ".join([agent.name, *(f for f in facts if not f.startswith("Also called"))]),
         **_item_fields(agent),  # type: ignore[arg-type]
     )
@@ -255,7 +261,7 @@ def _combination(knowledge: Knowledge, rules: CombinationRules) -> Passage:
     agents = tuple(dict.fromkeys(a for group in (*rules.backbones.values(), rules.companions) for a in group))
     title = "Last resort: polymyxin-based combination when no newer agent can be used"
     return Passage(
-        id=rules.id, kind="combination", title=title, body=body, agents=agents, applies=None,
+        id=rules.id, kind="combination", title=title, subject=title, body=body, agents=agents, applies=None,
         index_text=f"{title} combination last resort older agents severe " + " ".join(lines),
         **_item_fields(rules),  # type: ignore[arg-type]
     )

@@ -145,10 +145,15 @@ class Lexicon:
         return None
 
     def expand(self, text: str) -> str:
-        """The text with each recognised phrase followed by the words it stands for."""
+        """The text with each recognised phrase followed by the words it stands for.
+
+        An agent's name is replaced by its words, not followed by them: a stem's own letters would
+        otherwise match unrelated words ("imi-rel" is not the IMI enzyme).
+        """
         parts, last = [], 0
         for found in self.scan(text):
-            parts += [text[last:found.end], " ", " ".join(found.term.adds), " "]
+            kept = text[last:found.start] if found.term.kind == "agent" else text[last:found.end]
+            parts += [kept, " ", " ".join(found.term.adds), " "]
             last = found.end
         parts.append(text[last:])
         return "".join(parts)

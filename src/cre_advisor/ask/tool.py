@@ -33,7 +33,7 @@ def _passage(id_: str, title: str, lines: list[Line], index_words: str) -> Passa
         return lines
 
     return Passage(
-        id=id_, kind="tool", title=title, body=body, citations=(), review_status=None, updated=None, agents=(),
+        id=id_, kind="tool", title=title, subject=index_words, body=body, citations=(), review_status=None, updated=None, agents=(),
         applies=None, index_text=" ".join([title, index_words, *(line.text for line in lines)]), patient_wording=True,
     )
 

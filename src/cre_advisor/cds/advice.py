@@ -8,6 +8,7 @@ draft agent is flagged even then.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -82,6 +83,8 @@ def advise(
     reading = read_susceptibility(found.isolate, site or "other", default_knowledge())
 
     active = [draft_order(m, codes) for m in record.medications if m.status == "active"]
+    ordered = {o.agent: o for o in [*active, *session_drafts] if o.agent}
+    ctx = dataclasses.replace(ctx, reading=reading, ordered=ordered)
     if service.hook == "patient-view":
         if plan is None:
             return [cards.needs_input_card(ctx, found)]
@@ -103,4 +106,4 @@ def advise(
 
 def _with_link(ctx: cards.CardContext, case: Case | None, plan_link: PlanLink) -> cards.CardContext:
     url = plan_link(case) if case is not None else None
-    return cards.CardContext(ctx.base_url, ctx.patient_id, ctx.encounter_id, url, ctx.codes)
+    return dataclasses.replace(ctx, plan_url=url)

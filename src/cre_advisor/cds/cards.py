@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cre_advisor.fhir.codes import CodeMaps
 from cre_advisor.cds.config import card_settings
-from cre_advisor.cds.orders import OrderFinding
-from cre_advisor.fhir.reader import FhirCase
+from cre_advisor.cds.orders import OrderFinding, covered_option
+from cre_advisor.fhir.reader import DraftOrder, FhirCase
 from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.microbiology import SusceptibilityReading
 from cre_advisor.recommendation import Option, Recommendation, RegimenItem
 from cre_advisor.render.citations import CitationIndex, marker_text
 
@@ -32,13 +33,16 @@ CARD_TYPE = {"harmful": "harmful-order", "discordant": "discordant-order", "misd
 
 @dataclass(frozen=True)
 class CardContext:
-    """What every card of one call shares: where links point and who the patient is."""
+    """What every card of one call shares: where links point, who the patient is, what the
+    isolate's results are and which agents are already ordered (drafts and active orders)."""
 
     base_url: str
     patient_id: str
     encounter_id: str | None
     plan_url: str | None
     codes: CodeMaps
+    reading: SusceptibilityReading | None = None
+    ordered: dict[str, DraftOrder] = field(default_factory=dict)
 
 
 def summary(text: str) -> str:
@@ -123,20 +127,27 @@ def card_type(built: dict[str, Any]) -> str:
 
 
 def medication_request(ctx: CardContext, item: RegimenItem) -> dict[str, Any]:
-    """A draft MedicationRequest carrying the plan's dose, interval, infusion time and route."""
-    name = agent_name(item.agent)
-    concept: dict[str, Any] = {"text": name}
-    code = ctx.codes.medication_codes.get(item.agent)
-    if code is not None:
-        concept["coding"] = [{"system": ctx.codes.rxnorm, "code": code[0], "display": name}]
+    """A draft R4 MedicationRequest carrying the plan's dose, interval, infusion time and route.
+
+    The medication is coded with RxNorm and the route with SNOMED CT where codes.yaml has
+    confirmed codes (else text only); doses are UCUM quantities in `doseAndRate`.
+    """
+    concept: dict[str, Any] = {"text": agent_name(item.agent)}
+    codes = ctx.codes.suggestion_codes.get((item.agent, item.route), ())
+    if codes:
+        concept["coding"] = [{"system": ctx.codes.rxnorm, "code": code} for code in codes]
+    route: dict[str, Any] = {"text": item.route}
+    if item.route in ctx.codes.routes:
+        code, display = ctx.codes.routes[item.route]
+        route["coding"] = [{"system": ctx.codes.systems["snomed"], "code": code, "display": display}]
     dosages = []
     if item.loading_dose_mg:
         dosages.append({
             "sequence": 1, "text": f"Loading dose {item.loading_dose_mg:g} mg {item.route} once",
-            "route": {"text": item.route}, "timing": {"repeat": {"count": 1}},
+            "route": route, "timing": {"repeat": {"count": 1}},
             "doseAndRate": [{"doseQuantity": _mg(item.loading_dose_mg)}],
         })
-    dosage: dict[str, Any] = {"text": f"{item.dose} {item.route}", "route": {"text": item.route}}
+    dosage: dict[str, Any] = {"text": f"{item.dose} {item.route}", "route": route}
     if dosages:
         dosage["sequence"] = 2
     repeat: dict[str, Any] = {"count": 1}
@@ -163,20 +174,52 @@ def _mg(value: float) -> dict[str, Any]:
 
 
 def replacement(ctx: CardContext, finding: OrderFinding, option: Option, label: str, recommended: bool) -> dict[str, Any]:
-    """Remove the draft and order the option's regimen, as one suggestion."""
-    actions = [{
-        "type": "delete", "description": f"Remove the draft order for {finding.order.name}",
-        "resourceId": finding.order.resource_id,
-    }]
+    """Remove the draft and order the option's regimen, as one suggestion.
+
+    An agent of the option that another draft or an active order already gives is not ordered
+    again (no duplicate therapy); the label says which.
+    """
+    actions = [_delete(finding)]
+    already = []
     for item in option.regimen:
+        existing = ctx.ordered.get(item.agent)
+        if existing is not None and existing.resource_id != finding.order.resource_id:
+            already.append(f"{existing.name} is already ordered")
+            continue
         actions.append({
             "type": "create", "description": f"Order {regimen_text(item)}",
             "resource": medication_request(ctx, item),
         })
+    if already:
+        label = f"{label} ({'; '.join(already)})"
     built = {"label": summary(label), "uuid": str(uuid.uuid4()), "actions": actions}
     if recommended:
         built["isRecommended"] = True
     return built
+
+
+def _delete(finding: OrderFinding) -> dict[str, Any]:
+    return {"type": "delete", "description": f"Remove the draft order for {finding.order.name}",
+            "resourceId": finding.order.resource_id}
+
+
+def removal(finding: OrderFinding, label: str) -> dict[str, Any]:
+    """Remove the draft, and nothing else."""
+    return {"label": summary(label), "uuid": str(uuid.uuid4()), "isRecommended": True, "actions": [_delete(finding)]}
+
+
+def susceptible_first(options: list[Option], reading: SusceptibilityReading | None) -> list[Option]:
+    """Within a tier, options whose every agent tested susceptible come before untested ones.
+
+    The engine's tier order stands (a tested last-resort agent never jumps a preferred one);
+    only options of equal tier are reordered, each group keeping the engine's rank.
+    """
+    def tested(option: Option) -> bool:
+        results = [reading.get(i.agent) if reading is not None else None for i in option.regimen]
+        return all(r is not None and r.category == "S" and r.source != "intrinsic" for r in results)
+
+    tiers = list(dict.fromkeys(o.tier for o in options))
+    return sorted(options, key=lambda o: (tiers.index(o.tier), not tested(o)))
 
 
 # ---- the cards -----------------------------------------------------------------------------------
@@ -284,10 +327,15 @@ def order_card(ctx: CardContext, finding: OrderFinding, plan: Recommendation | N
         detail.add(f"**{name}**: {finding.reason}{detail.cite(finding.citations)}.")
         verb = "Do not give" if kind == "harmful" else "Not in the CRE plan:"
         text = f"{verb} {name} for {label}: {finding.reason}"
-        alternatives = [o for o in (plan.options if plan else ()) if order.agent not in {i.agent for i in o.regimen}][:2]
+        candidates = [o for o in (plan.options if plan else ()) if order.agent not in {i.agent for i in o.regimen}]
+        alternatives = susceptible_first(candidates, ctx.reading)[:2]
         if finding.missing_partners and finding.option is not None:
             alternatives = [finding.option, *alternatives[:1]]
-        if alternatives:  # one suggestion: the first option; the other is in the detail
+        covered = covered_option(plan, ctx.ordered, order.resource_id)
+        if covered is not None:  # the plan is already ordered: only this draft goes
+            detail.add("", f"The plan's option {covered.rank} ({option_text(covered)}) is already ordered at the plan's dose.")
+            suggestions.append(removal(finding, f"Remove {name}: {option_text(covered)} is already ordered"))
+        elif alternatives:  # one suggestion: the first option; the other is in the detail
             detail.add("", "**Plan options**", *(f"{o.rank}. {option_text(o)}{detail.cite(o.citations)}" for o in alternatives))
             suggestions.append(replacement(ctx, finding, alternatives[0], f"Replace with {option_text(alternatives[0])}", True))
     return card(ctx, CARD_TYPE[kind], INDICATOR[kind], text, _tail(detail, plan, found), suggestions)

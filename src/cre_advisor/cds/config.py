@@ -1,9 +1,11 @@
 """The hospital's CDS Hooks configuration: trusted EHR clients, links, local codes, card policy.
 
-Read from the YAML file named by CRE_ADVISOR_CDS_CONFIG. Without that file the service still
-answers discovery but refuses every call: there is no trusted client. Unsigned calls are
-accepted only with `development_unsigned: true` (or CRE_ADVISOR_CDS_DEV_UNSIGNED=1), and even
-then only when both the server and the caller are on the loopback interface.
+Read from the YAML file named by CRE_ADVISOR_CDS_CONFIG when the app is made (`cre-advisor
+serve` stops at start, naming the file and the key, when the file is unreadable or a key is
+unknown or invalid). Without that file there is no trusted client, so every call, discovery
+included, is refused with 401. Unsigned calls are accepted only with
+`development_unsigned: true` (or CRE_ADVISOR_CDS_DEV_UNSIGNED=1), and even then only when both
+the server and the caller are on the loopback interface.
 
 Example (cds-config.yaml):
 
@@ -12,6 +14,7 @@ Example (cds-config.yaml):
       - iss: https://ehr.hospital.example
         jku: [https://ehr.hospital.example/.well-known/jwks.json]
     concordant_cards: false
+    cors_origins: [https://sandbox.cds-hooks.org]   # browser-based clients; "*" allows any origin
     local_codes:
       susceptibility_mic:
         - {system: "http://lab.hospital.example/codes", code: "CZA-MIC", agent: ceftazidime-avibactam}
@@ -49,6 +52,18 @@ class CdsConfig(BaseModel):
     local_codes: LocalCodes = LocalCodes()
     fhir_timeout_s: float = Field(default=3.0, gt=0, le=30, description="Per request to the EHR's FHIR server.")
     max_token_lifetime_s: float = Field(default=3600, gt=0, le=86400)
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="Origins of browser-based CDS clients allowed by CORS (scheme://host[:port]), or '*'.",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if origin != "*" and (scheme not in ("http", "https") or not rest or "/" in rest):
+                raise ValueError(f"cors_origins: '{origin}' is not an origin (scheme://host[:port], no path) or '*'")
+        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -70,6 +85,8 @@ def load_cds_config(path: str | Path | None = None) -> CdsConfig:
                 data = yaml.safe_load(handle) or {}
         except (OSError, yaml.YAMLError) as error:
             raise ValueError(f"CDS configuration {chosen}: {error}") from error
+        if not isinstance(data, dict):
+            raise ValueError(f"CDS configuration {chosen}: expected a mapping of keys, got {type(data).__name__}")
     if os.environ.get(DEV_UNSIGNED_ENV, "").strip().lower() in ("1", "true", "yes"):
         data["development_unsigned"] = True
     try:
@@ -77,7 +94,8 @@ def load_cds_config(path: str | Path | None = None) -> CdsConfig:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"CDS configuration {chosen or '(environment)'}: {where}: {first['msg']}") from error
+        hint = f" (known keys: {', '.join(CdsConfig.model_fields)})" if first["type"] == "extra_forbidden" and len(first["loc"]) == 1 else ""
+        raise ValueError(f"CDS configuration {chosen or '(environment)'}: {where}: {first['msg']}{hint}") from error
 
 
 @cache

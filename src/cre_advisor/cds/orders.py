@@ -94,3 +94,19 @@ def assess_order(
             tuple(option.citations), option, missing_partners=missing,
         )
     return OrderFinding(order, "discordant", f"{order.agent} is not among the plan's options for this isolate and site")
+
+
+def covered_option(plan: Recommendation | None, ordered: dict[str, DraftOrder], exclude: str) -> Option | None:
+    """The first plan option that other orders already give at the plan's dose, if any.
+
+    When one exists, a card about another draft must not suggest a further agent (duplicate
+    therapy): removing that draft is the whole suggestion.
+    """
+    for option in plan.options if plan else ():
+        orders = [ordered.get(item.agent) for item in option.regimen]
+        if all(o is not None and o.resource_id != exclude for o in orders) and all(
+            _dose_finding(o, option, item).kind == "concordant" for o, item in zip(orders, option.regimen, strict=True)
+            if o is not None
+        ):
+            return option
+    return None

@@ -4,6 +4,11 @@ A prefetch key that is absent (or holds an OperationOutcome) means the client co
 it; a key whose value is null means there is no such data. With `fhirServer` and
 `fhirAuthorization` the service fetches what is absent, with bounded timeouts; without them, an
 absent required key ends the call with 412 Precondition Failed.
+
+Results a microbiology report links (`DiagnosticReport.result`, then `Observation.hasMember` of
+a susceptibility panel) but the prefetch did not bring are fetched the same way, a few levels
+and a bounded number deep, and only from the EHR's own server (its token goes nowhere else).
+What still cannot be had is named on the card by the FHIR reader.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from urllib.parse import quote
 import httpx
 
 MAX_PAGES = 4
+MAX_LINKED = 60  # linked results fetched per call: a large panel, never an unbounded crawl
+LINK_DEPTH = 3  # report -> panel -> member -> member
+LINKED_KEY = "linked-results"
 FHIR_JSON = "application/fhir+json"
 
 
@@ -66,6 +74,67 @@ async def _fetch(http: httpx.AsyncClient, base: str, query: str, token: str, tim
     return {**first, "entry": entries, "link": []}
 
 
+def _resources(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, dict):
+        return []
+    if value.get("resourceType") == "Bundle":
+        return [e["resource"] for e in value.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [value]
+
+
+def _local_reference(reference: Any, server: str) -> str | None:
+    """'Observation/id' for a relative reference or one under the EHR's server; else None."""
+    if not isinstance(reference, str) or reference.startswith("#"):
+        return None
+    base = server.rstrip("/") + "/"
+    if "://" in reference:
+        if not reference.startswith(base):
+            return None
+        reference = reference[len(base):]
+    parts = reference.split("/")
+    if len(parts) < 2 or parts[0] != "Observation" or not parts[1]:
+        return None
+    return f"Observation/{quote(parts[1], safe='-.')}"
+
+
+def missing_links(values: list[Any], server: str) -> list[str]:
+    """Observations a report or panel links that none of `values` holds, in reading order."""
+    held: set[str] = set()
+    wanted: dict[str, None] = {}
+    for value in values:
+        for resource in _resources(value):
+            kind = resource.get("resourceType")
+            if isinstance(resource.get("id"), str):
+                held.add(f"{kind}/{resource['id']}")
+            links = resource.get("result") if kind == "DiagnosticReport" else resource.get("hasMember") if kind == "Observation" else None
+            for link in links if isinstance(links, list) else ():
+                ref = _local_reference(link.get("reference") if isinstance(link, dict) else None, server)
+                if ref is not None:
+                    wanted[ref] = None
+    return [ref for ref in wanted if ref not in held]
+
+
+async def fetch_linked(
+    values: list[Any], server: str, token: str, http: httpx.AsyncClient, timeout_s: float,
+) -> dict[str, Any] | None:
+    """A collection Bundle of the linked Observations that could be fetched, or None."""
+    fetched: list[dict[str, Any]] = []
+    tried: set[str] = set()
+    for _ in range(LINK_DEPTH):
+        wanted = [r for r in missing_links([*values, *fetched], server) if r not in tried][: MAX_LINKED - len(tried)]
+        if not wanted:
+            break
+        tried.update(wanted)
+        base = server.rstrip("/")
+        results = await asyncio.gather(
+            *(_get_json(http, f"{base}/{ref}", token, timeout_s) for ref in wanted), return_exceptions=True
+        )
+        fetched.extend(r for r in results if isinstance(r, dict) and r.get("resourceType") == "Observation")
+    if not fetched:
+        return None
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in fetched]}
+
+
 async def gather_prefetch(
     templates: dict[str, str],
     required: frozenset[str],
@@ -91,6 +160,15 @@ async def gather_prefetch(
         for name, result in zip(queries, results, strict=True):
             if not isinstance(result, BaseException):
                 values[name] = result
+    if server and token:
+        try:
+            linked = await asyncio.wait_for(
+                fetch_linked(list(values.values()), server, token, http, timeout_s), timeout=timeout_s * 2
+            )
+        except TimeoutError:
+            linked = None
+        if linked is not None:
+            values[LINKED_KEY] = linked
     unavailable = [k for k in templates if k not in values]
     lacking = sorted(required.intersection(unavailable))
     if lacking:

@@ -31,7 +31,7 @@ class Service:
             "prefetch": prefetch_templates(),
             "usageRequirements": (
                 "Needs the Patient and the microbiology reports, by prefetch or with fhirServer and "
-                "fhirAuthorization; every call must carry a JWT signed by a configured client (ES384 or RS384)."
+                "fhirAuthorization; every call must carry a JWT signed by a configured client (ES384, RS384 or ES256)."
             ),
         }
 

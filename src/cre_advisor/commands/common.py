@@ -11,6 +11,8 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from cre_advisor.input_words import problems
+
 err = Console(stderr=True, highlight=False)
 
 
@@ -21,13 +23,8 @@ def fail(message: str) -> NoReturn:
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem, each naming the field path and what is allowed."""
-    lines = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "case"
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
-    return "; ".join(lines)
+    """One part per problem, in the words the web form and the API use: the field, its path, what to do."""
+    return "; ".join(found.line for found in problems(error.errors(), drop=()))
 
 
 def read_json(path: str) -> Any:

@@ -16,9 +16,10 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from cre_advisor.case import Patient, RenalReplacement, Sex, Site
+from cre_advisor.case import PLAUSIBLE, RenalReplacement, Sex, Site
 from cre_advisor.commands.common import fail
 from cre_advisor.dosing import DoseResult, dose_for
+from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, EFFLUENT_ONLY_CRRT, problem
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.patient import RenalAssessment, assess_renal_values
 
@@ -40,21 +41,29 @@ class Route(StrEnum):
     PO = "PO"
 
 
+_ADAPTERS = {field: TypeAdapter(limits.number()) for field, limits in PLAUSIBLE.items()}
+
+
 def _checked(value: float | None, field: str, option: str) -> float | None:
-    """A value held to the limits of the Patient field it fills; a bad one exits 2 naming the option."""
+    """A value held to the limits of the Patient field it fills; a bad one exits 2 naming the option.
+
+    The same plausibility limits and words as the JSON, the API and the web form (`case.PLAUSIBLE`);
+    the option parser lets "nan" and "inf" through, this does not.
+    """
     if value is None:
         return None
-    info = Patient.model_fields[field]
     try:
-        TypeAdapter(Annotated[float, *info.metadata]).validate_python(value)
+        _ADAPTERS[field].validate_python(value)
     except ValidationError as exc:
-        fail(f"{option}: {exc.errors()[0]['msg']} (got {value:g})")
+        fail(f"{option}: {problem({**exc.errors()[0], 'loc': (field,)}).message}")
     return value
 
 
 def dose_command(
     agent: Annotated[str, typer.Argument(help="Agent name, abbreviation or brand, e.g. CZA, cefiderocol, Zemdri.")],
-    crcl: Annotated[float | None, typer.Option("--crcl", help="Creatinine clearance in mL/min (measured or already calculated).")] = None,
+    crcl: Annotated[float | None, typer.Option(
+        "--crcl", help="Creatinine clearance in mL/min (measured or already calculated); with --rrt "
+                       "intermittent_hemodialysis, the residual clearance some labels band by.")] = None,
     age: Annotated[float | None, typer.Option("--age", help="Age in years (adults only).")] = None,
     sex: Annotated[Sex | None, typer.Option("--sex", help="female or male.")] = None,
     weight_kg: Annotated[float | None, typer.Option("--weight-kg", help="Actual body weight in kg.")] = None,
@@ -83,11 +92,11 @@ def dose_command(
     if agent_id not in knowledge.dosing.agents:
         fail(f"AGENT: no dose table for '{agent_id}'; dosed agents: {', '.join(knowledge.dosing.agents)}")
     if crcl is not None and (scr_mg_dl is not None or scr_umol_l is not None):
-        fail("--crcl: give a creatinine clearance or a serum creatinine (--scr-mg-dl/--scr-umol-l), not both")
+        fail(f"--crcl: {CLEARANCE_AND_CREATININE} (--crcl or --scr-mg-dl/--scr-umol-l)")
     if scr_mg_dl is not None and scr_umol_l is not None:
-        fail("--scr-mg-dl/--scr-umol-l: give serum creatinine once, in one unit")
+        fail(f"--scr-mg-dl/--scr-umol-l: {CREATININE_TWICE}")
     if effluent_l_h is not None and rrt is not RenalReplacement.crrt:
-        fail("--effluent-l-h: only meaningful with --rrt crrt")
+        fail(f"--effluent-l-h: {EFFLUENT_ONLY_CRRT} (--rrt crrt)")
 
     renal = assess_renal_values(
         age_years=_checked(age, "age_years", "--age"),
@@ -102,10 +111,12 @@ def dose_command(
         renal_replacement=rrt,
         crrt_effluent_l_h=_checked(effluent_l_h, "crrt_effluent_l_h", "--effluent-l-h"),
     )
+    residual = crcl if rrt is RenalReplacement.intermittent_hemodialysis else None
     try:
         result = dose_for(
             agent_id, renal=renal, site=site.value if site else None, variant=variant, knowledge=knowledge,
             child_pugh=child_pugh.value if child_pugh else None, route=route.value if route else None,
+            creatinine_unstable=unstable, residual_crcl_ml_min=residual,
         )
     except ValueError as exc:
         fail(f"{'--route' if 'route' in str(exc) else '--variant'}: {exc}")
@@ -129,9 +140,12 @@ def _print(result: DoseResult, renal: RenalAssessment, name: str) -> None:
     table.add_column(style="dim", no_wrap=True)
     table.add_column(overflow="fold")
     table.add_row("band", result.band)
+    if result.evidence:
+        table.add_row("evidence", result.evidence)
     table.add_row("adjusted for", result.adjusted_for)
     table.add_row("renal", renal.summary)
-    for label, items in (("flags", renal.flags), ("missing", renal.missing), ("notes", result.notes),
+    for label, items in (("by band", result.dose_options), ("flags", renal.flags), ("missing", renal.missing),
+                         ("notes", result.notes),
                          ("monitoring", result.monitoring)):
         if items:
             table.add_row(label, "\n".join(f"- {item}" for item in items))

@@ -31,7 +31,10 @@ def recommend_command(
         case = Case.model_validate(data)
     except ValidationError as exc:
         fail(f"invalid case: {describe_validation_error(exc)}")
-    result = recommend(case)
+    try:
+        result = recommend(case)
+    except ValueError as exc:  # a case the models accept but the engine cannot use: still bad input
+        fail(f"invalid case: {exc}")
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
         return

@@ -43,7 +43,8 @@ def serve(
     try:
         app = create_app(settings)
     except (SQLAlchemyError, CommandError, ValueError, OSError) as error:
-        typer.echo(f"cre-advisor serve: cannot open the database {settings.database_url!r}: {error}", err=True)
+        what = "cannot start" if isinstance(error, ValueError) else f"cannot open the database {settings.database_url!r}"
+        typer.echo(f"cre-advisor serve: {what}: {error}", err=True)
         raise typer.Exit(2) from None
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"cre-advisor: open http://{shown}:{port}/ in a browser (API docs at /docs); data in {settings.data_dir}")

@@ -69,7 +69,28 @@ class CodeMaps:
     medications: dict[str, str]
     sites: dict[str, str]
     severities: dict[str, str]
-    medication_codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    qualitative: dict[str, str] = field(default_factory=dict)
+    interpretation_letters: dict[str, str] = field(default_factory=dict)
+    site_descendants: tuple[tuple[str, str], ...] = ()
+    displays: dict[str, str] = field(default_factory=dict)
+    suggestion_codes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    routes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def site(self, system: str | None, code: str | None) -> str | None:
+        """The site a Condition code names: the code itself, or an ICD-10-CM parent marked
+        `descendants` (A41.59 is under A41.5). Codes are compared as the EHR wrote them."""
+        found = self.sites.get(key(system, code))
+        if found is not None or not code:
+            return found
+        for parent, site in self.site_descendants:
+            parent_system, _, parent_code = parent.partition("|")
+            if system == parent_system and code.startswith(parent_code) and code != parent_code:
+                return site
+        return None
+
+    def display(self, system: str | None, code: str | None) -> str:
+        """What a shipped code means (for the card's notes), else the bare code."""
+        return self.displays.get(key(system, code)) or code or ""
 
     @property
     def loinc(self) -> str:
@@ -142,11 +163,24 @@ def shipped_code_maps() -> CodeMaps:
     def coded(rows: list[dict[str, Any]], field_name: str) -> dict[str, str]:
         return {key(systems[r["system"]], r["code"]): r[field_name] for r in rows}
 
-    medications = {key(systems["rxnorm"], m["code"]): m["agent"] for m in data["medications"]}
-    # the code the card writes into a suggested MedicationRequest: an ingredient code if any
-    ingredient = {
-        m["agent"]: (m["code"], m["kind"]) for m in data["medications"] if m["kind"] in ("ingredient", "precise_ingredient")
+    interpretation = data["interpretations"]
+    letters: dict[str, str] = dict(interpretation["codes"])
+    by_system = {
+        key(systems[name], code): letter for name in interpretation["systems"] for code, letter in letters.items()
     }
+    unusable = {key(systems[name], code) for name in interpretation["systems"] for code in interpretation["unusable"]}
+    sites = data["conditions"]["sites"]
+    displayed = [*sites, *data["qualitative"], *interpretation["coded"]]
+
+    medications = {key(systems["rxnorm"], m["code"]): m["agent"] for m in data["medications"]}
+    # the RxNorm codes a suggested MedicationRequest carries, per (agent, route): see codes.yaml `routes`
+    suggestion_codes: dict[tuple[str, str], tuple[str, ...]] = {}
+    for m in data["medications"]:
+        for route in data["routes"]["codes"]:
+            wanted = ("ingredient", "precise_ingredient") + (("dose_group",) if route == "IV" else ())
+            if m["kind"] in wanted:
+                suggestion_codes.setdefault((m["agent"], route), ())
+                suggestion_codes[(m["agent"], route)] += (m["code"],)
     return CodeMaps(
         systems=systems,
         weight=loincs("weight_kg"),
@@ -156,13 +190,18 @@ def shipped_code_maps() -> CodeMaps:
         genes={key(loinc, c): e for c, e in data["genes"]["codes"].items()},
         mic={key(loinc, c): a for c, a in data["susceptibility"]["mic"]["codes"].items()},
         susceptibility={key(loinc, c): a for c, a in data["susceptibility"]["any"]["codes"].items()},
-        interpretations=dict(data["interpretations"]["codes"]),
-        unusable_interpretations=frozenset(data["interpretations"]["unusable"]),
+        interpretations={**by_system, **coded(interpretation["coded"], "value")},
+        unusable_interpretations=frozenset(unusable),
         organisms={key(systems["snomed"], c): o for c, o in data["organisms"]["codes"].items()},
         medications=medications,
-        sites=coded(data["conditions"]["sites"], "site"),
+        sites=coded(sites, "site"),
         severities=coded(data["conditions"]["severities"], "severity"),
-        medication_codes=ingredient,
+        qualitative=coded(data["qualitative"], "value"),
+        interpretation_letters=letters,
+        site_descendants=tuple((key(systems[r["system"]], r["code"]), r["site"]) for r in sites if r.get("descendants")),
+        displays={key(systems[r["system"]], r["code"]): r["display"] for r in displayed if r.get("display")},
+        suggestion_codes=suggestion_codes,
+        routes={route: (row["code"], row["display"]) for route, row in data["routes"]["codes"].items()},
     )
 
 

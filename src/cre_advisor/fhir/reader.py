@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from cre_advisor.case import Allergy, Case, Isolate
 from cre_advisor.fhir.codes import CodeMaps, agent_from_name, key
+from cre_advisor.input_words import problems
 from cre_advisor.knowledge.loader import OutOfScopeOrganism, default_knowledge
 from cre_advisor.microbiology import read_susceptibility, resistant_carbapenems
 
@@ -276,6 +277,7 @@ class IsolateReading:
     genes_detected: set[str] = field(default_factory=set)
     genes_tested: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
     def isolate(self) -> Isolate:
         carbapenemase = sorted(self.genes_detected) if self.genes_tested else None
@@ -315,6 +317,75 @@ def _susceptibility_agent(observation: Observation, codes: CodeMaps) -> tuple[st
     return None
 
 
+_CATEGORY_WORDS = (("increased exposure", "I"), ("non-susceptible", "R"), ("not susceptible", "R"),
+                   ("resistant", "R"), ("intermediate", "I"), ("susceptible", "S"), ("sensitive", "S"))
+
+
+def _uncoded_words(concepts: Iterable[CodeableConcept | None]) -> list[str]:
+    """The text of concepts: their text, displays, and codes that carry no system."""
+    words = []
+    for concept in concepts:
+        if concept is None:
+            continue
+        words.extend(c.display or "" for c in concept.coding or ())
+        words.extend(c.code or "" for c in concept.coding or () if not c.system)
+        words.append(concept.text or "")
+    return [w.strip() for w in words if w and w.strip()]
+
+
+def _category_from_text(words: list[str], codes: CodeMaps) -> str | None:
+    """S/I/R from words, only when every word that names a category names the same one."""
+    found = set()
+    for word in words:
+        lowered = word.lower()
+        if word.upper() in codes.interpretation_letters:
+            found.add(codes.interpretation_letters[word.upper()])
+            continue
+        for phrase, letter in _CATEGORY_WORDS:
+            if phrase in lowered:
+                found.add(letter)
+                break
+    return found.pop() if len(found) == 1 else None
+
+
+def _coded(concepts: Iterable[CodeableConcept | None], table: dict[str, str]) -> tuple[str, str] | None:
+    """(value, 'system|code') of the first coding a table knows, by system and code only."""
+    for concept in concepts:
+        for coding in (concept.coding if concept is not None else None) or ():
+            found = table.get(key(coding.system, coding.code))
+            if found is not None:
+                return found, key(coding.system, coding.code)
+    return None
+
+
+def _interpretation(observation: Observation, agent: str, codes: CodeMaps, notes: list[str]) -> str | None:
+    """S/I/R of a susceptibility result: interpretation codes, then a coded value, then words.
+
+    A result that carries an interpretation the reader cannot place is said in the notes and
+    not used; it is never guessed from a partial match.
+    """
+    concepts = [*(observation.interpretation or ()), observation.valueCodeableConcept]
+    coded = _coded(concepts, codes.interpretations)
+    if coded is not None:
+        if coded[1].endswith("|NS"):
+            notes.append(f"{agent}: reported non-susceptible (NS), read as R")
+        return coded[0]
+    default = codes.systems["interpretation"]
+    if any(key(c.system or default, c.code) in codes.unusable_interpretations for x in concepts if x for c in x.coding or ()):
+        notes.append(f"{agent}: interpretation SDD has no S/I/R equivalent; the MIC decides")
+        return None
+    words = _uncoded_words(concepts)
+    letter = _category_from_text(words, codes)
+    if letter is not None:
+        notes.append(f"{agent}: interpretation read from uncoded text '{', '.join(words)}' as {letter}")
+    elif any(x is not None for x in concepts):
+        shown = ", ".join(words) or ", ".join(
+            f"{c.system or 'no system'} {c.code}" for x in concepts if x for c in x.coding or ()
+        )
+        notes.append(f"{agent}: result '{shown}' could not be read as S, I or R; not used")
+    return letter
+
+
 def _read_result(observation: Observation, agent: str, is_mic: bool, codes: CodeMaps, notes: list[str]) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     quantity = observation.valueQuantity
@@ -327,15 +398,9 @@ def _read_result(observation: Observation, agent: str, is_mic: bool, codes: Code
             notes.append(f"{agent}: result unit '{_unit(quantity)}' is not an MIC in mg/L; value not used")
     elif observation.valueString:
         entry["mic_mg_l"] = observation.valueString
-    for concept in observation.interpretation or ():
-        for coding in concept.coding or ():
-            letter = codes.interpretations.get(coding.code or "")
-            if letter is not None:
-                entry["interpretation"] = letter
-                if coding.code == "NS":
-                    notes.append(f"{agent}: reported non-susceptible (NS), read as R")
-            elif coding.code in codes.unusable_interpretations:
-                notes.append(f"{agent}: interpretation {coding.code} has no S/I/R equivalent; the MIC decides")
+    letter = _interpretation(observation, agent, codes, notes)
+    if letter is not None:
+        entry["interpretation"] = letter
     return entry
 
 
@@ -343,59 +408,114 @@ _NEGATIVE = {"negative", "neg", "nd", "absent"}
 _POSITIVE = {"detected", "positive", "pos", "det", "present"}
 
 
-def _gene(observation: Observation, codes: CodeMaps) -> tuple[str, bool | None] | None:
-    """(enzyme, detected?) for a carbapenemase gene result; detected None when unreadable."""
+@dataclass(frozen=True)
+class GeneResult:
+    """One carbapenemase gene result; `detected` is None when it could not be read."""
+
+    enzyme: str
+    detected: bool | None
+    why: str = ""
+
+
+def _gene(observation: Observation, codes: CodeMaps) -> GeneResult | None:
+    """The gene result, read by system and code first; words only when no coding is known."""
     enzyme = lookup(observation.code, codes.genes)
     if enzyme is None:
         return None
     if observation.valueBoolean is not None:
-        return enzyme, observation.valueBoolean
-    text = " ".join(t for _, t in codings(observation.valueCodeableConcept))
-    text += " " + (observation.valueString or "")
-    text += " " + " ".join(c.code or "" for i in observation.interpretation or () for c in i.coding or ())
-    text = text.lower()
-    words = set(_WORDS.findall(text))
-    if "not detected" in text or words & _NEGATIVE:
-        return enzyme, False
-    if words & _POSITIVE:
-        return enzyme, True
-    return enzyme, None
+        return GeneResult(enzyme, observation.valueBoolean)
+    concepts = [observation.valueCodeableConcept, *(observation.interpretation or ())]
+    coded = _coded(concepts, codes.qualitative)
+    if coded is not None:
+        value, code_key = coded
+        if value == "indeterminate":
+            system, _, code = code_key.partition("|")
+            return GeneResult(enzyme, None, f"reported {codes.display(system, code)}")
+        return GeneResult(enzyme, value == "detected")
+    words = _uncoded_words(concepts) + ([observation.valueString] if observation.valueString else [])
+    text = " ".join(words).lower()
+    found = set(_WORDS.findall(text))
+    if "not detected" in text or found & _NEGATIVE:
+        return GeneResult(enzyme, False)
+    if found & _POSITIVE:
+        return GeneResult(enzyme, True)
+    shown = ", ".join(words) or ", ".join(
+        f"{c.system or 'no system'} {c.code}" for x in concepts if x for c in x.coding or ()
+    ) or "no value"
+    return GeneResult(enzyme, None, f"value '{shown}' is not a known detected / not detected code")
 
 
-def _members(observation: Observation, index: dict[str, Any]) -> Iterator[Observation]:
+def reference_key(reference: str | None) -> str:
+    """'Type/id' of a literal reference, relative or absolute ('.../r4/Observation/1/_history/2')."""
+    parts = [p for p in (reference or "").split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else ""
+
+
+def _members(observation: Observation, index: dict[str, Any], unresolved: set[str], seen: set[str]) -> Iterator[Observation]:
+    """The observation and its `hasMember` panel, depth first; references not found are kept."""
     yield observation
     for member in observation.hasMember or ():
-        child = index.get(member.reference or "")
-        if child is not None and child.get_resource_type() == "Observation":
-            yield from _members(child, index)
+        ref = reference_key(member.reference)
+        if not ref or ref in seen:
+            continue
+        seen.add(ref)
+        child = index.get(ref)
+        if child is None:
+            unresolved.add(ref)
+        elif child.get_resource_type() == "Observation":
+            yield from _members(child, index, unresolved, seen)
 
 
 def read_isolates(record: FhirRecord, codes: CodeMaps) -> list[IsolateReading]:
-    """Isolates, newest first: one per microbiology report, or one from unreported results."""
+    """Isolates, newest first: one per microbiology report, or one from unreported results.
+
+    A report's results and their `hasMember` panels are followed; a result a report links but
+    the record does not hold is named in the isolate's `missing`, never taken as "not tested".
+    """
     index = _by_reference([*record.observations, *record.reports])
-    groups: list[tuple[str, list[Observation]]] = []
+    groups: list[tuple[str, list[Observation], set[str]]] = []
     grouped: set[int] = set()
     for report in record.reports:
         if not any(c.code == MB_CATEGORY for concept in report.category or () for c in concept.coding or ()):
             continue
-        members = [m for ref in report.result or () if (obs := index.get(ref.reference or "")) is not None
-                   for m in _members(obs, index)]
+        unresolved: set[str] = set()
+        seen: set[str] = set()
+        members = []
+        for ref in report.result or ():
+            found = index.get(reference_key(ref.reference))
+            if found is None:
+                unresolved.add(reference_key(ref.reference) or str(ref.reference))
+            elif reference_key(ref.reference) not in seen:
+                seen.add(reference_key(ref.reference))
+                members.extend(_members(found, index, unresolved, seen))
         grouped.update(id(m) for m in members)
         when = report.effectiveDateTime or report.issued or ""
-        groups.append((_sort_key(when), members))
+        groups.append((_sort_key(when), members, unresolved))
     loose = [o for o in record.observations if id(o) not in grouped]
     loose_organisms = [o for o in loose if _organism(o, codes)]
     if loose_organisms or not groups:
-        groups.append((_sort_key(max((_when(o) for o in loose), key=_sort_key, default="")), loose))
+        unresolved = set()
+        for observation in loose:  # a loose panel's members are loose too; only absent ones matter
+            for _ in _members(observation, index, unresolved, set()):
+                pass
+        groups.append((_sort_key(max((_when(o) for o in loose), key=_sort_key, default="")), loose, unresolved))
 
     isolates = []
-    patient_genes = [g for o in _newest(record.observations) if (g := _gene(o, codes)) is not None]
-    for _, members in sorted(groups, key=lambda g: g[0], reverse=True):
+    gene_results = [g for o in _newest(record.observations) if (g := _gene(o, codes)) is not None]
+    readable = {g.enzyme for g in gene_results if g.detected is not None}
+    for _, members, unresolved in sorted(groups, key=lambda g: g[0], reverse=True):
         members = [m for m in members if _usable(m)]
         organism = next((found for m in members if (found := _organism(m, codes))), None)
         if organism is None:
             continue
         reading = IsolateReading(organism=organism[0], organism_in_scope=organism[1])
+        if unresolved:
+            reading.missing.append(
+                f"laboratory results linked from the report but not available ({', '.join(sorted(unresolved))}): "
+                "susceptibilities in them are unknown, not absent"
+            )
         for observation in _newest(members):
             found = _susceptibility_agent(observation, codes)
             if found is None or found[0] in reading.susceptibility:
@@ -403,13 +523,15 @@ def read_isolates(record: FhirRecord, codes: CodeMaps) -> list[IsolateReading]:
             entry = _read_result(observation, found[0], found[1], codes, reading.notes)
             if entry:
                 reading.susceptibility[found[0]] = entry
-        for enzyme, detected in patient_genes:
-            if detected is None:
-                reading.notes.append(f"{enzyme} gene result could not be read as detected / not detected")
+        for gene in gene_results:
+            if gene.detected is None:
+                if gene.enzyme not in readable:
+                    reading.missing.append(f"{gene.enzyme} gene result could not be read ({gene.why}); not used: "
+                                           "confirm it with the laboratory")
                 continue
-            reading.genes_tested.add(enzyme)
-            if detected:
-                reading.genes_detected.add(enzyme)
+            reading.genes_tested.add(gene.enzyme)
+            if gene.detected:
+                reading.genes_detected.add(gene.enzyme)
         isolates.append(reading)
     return isolates
 
@@ -532,19 +654,34 @@ def _allergies(record: FhirRecord, codes: CodeMaps, notes: list[str]) -> list[di
     return out
 
 
-def _infection_fields(record: FhirRecord, codes: CodeMaps) -> dict[str, Any]:
-    """Site and severity from active Condition codes: the first site named, the worst severity."""
+def _infection_fields(record: FhirRecord, codes: CodeMaps, notes: list[str]) -> dict[str, Any]:
+    """Site and severity from active Condition codes (the worst severity named).
+
+    One site named (by any number of Conditions) is used, and the card says which code gave it.
+    Two different sites (pneumonia and a bacteremia code, say) are not ranked here: which one
+    is the primary infection is a clinical call, so the site is left for the clinician.
+    """
     infection: dict[str, Any] = {}
+    sites: dict[str, list[str]] = {}
     for condition in record.conditions:
         status = next((c.code for c in (condition.clinicalStatus.coding if condition.clinicalStatus else ()) or ()), "active")
         if status not in ("active", "recurrence", "relapse"):
             continue
-        site = lookup(condition.code, codes.sites)
-        if site is not None:
-            infection.setdefault("site", site)
+        for coding in (condition.code.coding if condition.code else None) or ():
+            site = codes.site(coding.system, coding.code)
+            if site is not None:
+                sites.setdefault(site, []).append(f"{codes.display(coding.system, coding.code)} ({coding.code})")
+                break
         severity = lookup(condition.code, codes.severities)
         if severity is not None and _SEVERITY_RANK[severity] > _SEVERITY_RANK.get(infection.get("severity", ""), -1):
             infection["severity"] = severity
+    if len(sites) == 1:
+        site, named = next(iter(sites.items()))
+        infection["site"] = site
+        notes.append(f"infection site {site.replace('_', ' ')} read from Condition {', '.join(dict.fromkeys(named))}")
+    elif sites:
+        found = "; ".join(f"{site.replace('_', ' ')}: {', '.join(dict.fromkeys(n))}" for site, n in sites.items())
+        notes.append(f"the record's Conditions name more than one infection site ({found}); the primary site is asked")
     return infection
 
 
@@ -558,7 +695,7 @@ def case_from_fhir(record: FhirRecord, codes: CodeMaps, today: date) -> FhirCase
         organism = isolates[0].organism if isolates else None
         return FhirCase(case=None, isolate=None, is_cre=False, organism=organism)
 
-    infection = _infection_fields(record, codes)
+    infection = _infection_fields(record, codes, notes)
     site = infection.get("site")
     chosen, chosen_isolate = in_scope[0], in_scope[0].isolate()
     for reading in in_scope:
@@ -570,6 +707,7 @@ def case_from_fhir(record: FhirRecord, codes: CodeMaps, today: date) -> FhirCase
         return FhirCase(case=None, isolate=chosen_isolate, is_cre=False, organism=chosen.organism)
 
     notes.extend(chosen.notes)
+    missing.extend(chosen.missing)
     if not chosen.genes_tested:
         missing.append("carbapenemase genes: no KPC/NDM/OXA-48/VIM/IMP result in the record")
     patient = _patient_fields(record, codes, today, missing, notes)
@@ -584,7 +722,6 @@ def case_from_fhir(record: FhirRecord, codes: CodeMaps, today: date) -> FhirCase
     if not needs:
         try:
             found.case = Case.model_validate(partial)
-        except ValidationError as error:
-            first = error.errors()[0]
-            found.refusal = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        except ValidationError as error:  # an implausible value is a "cannot read", never a dose
+            found.refusal = problems(error.errors())[0].line.rstrip(".")  # the card ends the sentence
     return found

@@ -44,8 +44,17 @@ class Bounds(_Data):
         return self.gt is None and self.ge is None and self.lt is None and self.le is None
 
 
+Evidence = Literal["P", "H", "R", "S"]
+"""How a row was read (RRT-DOSING.md): P label/guideline text, H hospital dosing guide,
+R published study, S secondary source only (never a dose without pharmacist sign-off)."""
+
+
 class DoseRow(Bounds):
-    """One band and what to give in it: a fixed, per-kg or daily dose, or a reason for none."""
+    """One band and what to give in it: a fixed, per-kg or daily dose, or a reason for none.
+
+    An `individualise` row has no maintenance dose but still a first dose: `first_dose_mg` when its
+    source gives one, else the variant's normal-function dose (a first dose is not renally reduced).
+    """
 
     band: str = Field(description="The band as the source words it, e.g. 'CrCl 31-50 mL/min'.")
     dose_mg: float | None = Field(default=None, gt=0)
@@ -62,12 +71,17 @@ class DoseRow(Bounds):
     loading_dose_mg_per_kg_max: float | None = Field(default=None, gt=0, description="Upper end of a loading range.")
     composition: str | None = Field(default=None, description="Components of a combined product, shown beside the dose.")
     not_recommended: str | None = None
-    individualise: str | None = None
+    individualise: str | None = Field(default=None, description="Why the maintenance dose is left to the pharmacist.")
+    first_dose_mg: float | None = Field(default=None, gt=0, description="An individualise row's sourced first dose.")
+    timing: str | None = Field(default=None, description="When to give it on dialysis days, shown with the dose.")
+    evidence: Evidence = "P"
     notes: tuple[str, ...] = ()
     citations: tuple[str, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_dose(self) -> DoseRow:
+        if self.first_dose_mg is not None and not self.individualise:
+            raise ValueError(f"{self.band}: first_dose_mg belongs to an individualise row")
         doses = [
             d for d in (self.dose_mg, self.dose_mg_per_kg, self.daily_dose_mg, self.daily_dose_mg_per_kg,
                         self.daily_dose_by_formula or None) if d is not None
@@ -80,6 +94,9 @@ class DoseRow(Bounds):
                 f"{self.band}: give exactly one of dose_mg, dose_mg_per_kg, daily_dose_mg, daily_dose_mg_per_kg, "
                 "daily_dose_by_formula"
             )
+        if self.evidence == "S" and not (self.individualise or self.not_recommended):
+            raise ValueError(f"{self.band}: a secondary-only [S] figure is no dose without pharmacist sign-off: "
+                             "make the row individualise and quote the figure in its reason")
         daily = self.daily_dose_mg or self.daily_dose_mg_per_kg or self.daily_dose_by_formula
         if daily and self.interval_h is None:
             raise ValueError(f"{self.band}: a daily dose needs interval_h to split it")
@@ -106,6 +123,14 @@ class WeightRule(_Data):
         return self
 
 
+class FixedLoading(_Data):
+    """The fixed loading dose used when the formula's body weight cannot be worked out."""
+
+    dose_mg: float = Field(gt=0)
+    note: str
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
 class LoadingFormula(_Data):
     """Loading dose = target average steady-state concentration x factor x weight, capped (colistin)."""
 
@@ -113,6 +138,7 @@ class LoadingFormula(_Data):
     target_css_mg_l: float = Field(gt=0)
     factor_l_per_kg: float = Field(gt=0)
     max_mg: float = Field(gt=0)
+    without_weight: FixedLoading | None = None
     citations: tuple[str, ...] = Field(min_length=1)
 
 
@@ -140,6 +166,7 @@ class HepaticChange(_Data):
     dose_mg: float | None = Field(default=None, gt=0)
     dose_mg_per_kg: float | None = Field(default=None, gt=0)
     dose_factor: float | None = Field(default=None, gt=0, lt=1)
+    loading_dose_mg: float | None = Field(default=None, gt=0)
     interval_h: float | None = Field(default=None, gt=0)
     individualise: str | None = None
     notes: tuple[str, ...] = ()
@@ -153,7 +180,16 @@ class Variant(_Data):
     renal_adjusted: bool = True
     bands: tuple[DoseRow, ...] = Field(min_length=1)
     hemodialysis: DoseRow | None = None
+    hemodialysis_by_residual_crcl: tuple[DoseRow, ...] = Field(
+        default=(), description="On haemodialysis, rows by residual CrCl (mL/min); used instead of `hemodialysis`."
+    )
     crrt: tuple[DoseRow, ...] = ()
+    full_early_dosing: bool = Field(
+        default=False, description="Wide therapeutic index: full dose for the first 48 h when creatinine is unstable."
+    )
+    kidney_failure_notes: tuple[str, ...] = Field(
+        default=(), description="Shown only in kidney failure: CrCl < 15 mL/min or renal replacement therapy."
+    )
     loading_formula: LoadingFormula | None = None
     maintenance_formula: MaintenanceFormula | None = None
     alt_unit: AltUnit | None = None
@@ -164,7 +200,10 @@ class Variant(_Data):
     def _consistent(self) -> Variant:
         if not self.renal_adjusted and len(self.bands) != 1:
             raise ValueError("a variant without renal adjustment has exactly one band")
-        rows = [r for r in (*self.bands, *self.crrt, self.hemodialysis) if r is not None]
+        if self.hemodialysis is not None and self.hemodialysis_by_residual_crcl:
+            raise ValueError("give hemodialysis or hemodialysis_by_residual_crcl, not both")
+        rows = [r for r in (*self.bands, *self.crrt, *self.hemodialysis_by_residual_crcl, self.hemodialysis)
+                if r is not None]
         if (any(r.per_kg for r in rows) or self.loading_formula) and self.weight is None:
             raise ValueError("a variant with mg/kg doses names its weight rule")
         if any(r.daily_dose_by_formula for r in rows) and self.maintenance_formula is None:
@@ -184,8 +223,21 @@ class AgentDosing(Item):
         return self
 
 
+class Principle(_Data):
+    """A dosing rule that holds across agents, with its source."""
+
+    note: str
+    citations: tuple[str, ...] = Field(min_length=1)
+
+
+class Principles(_Data):
+    first_dose: Principle = Field(description="Why a first dose is given where no maintenance dose is sourced.")
+    early_full_dose: Principle = Field(description="Full dosing in the first 48 h while creatinine is unstable.")
+
+
 class DosingTables(_Data):
     version: str
+    principles: Principles
     agents: dict[str, AgentDosing]
 
 
@@ -195,4 +247,4 @@ def load_dosing_tables(directory: Path, item_defaults: dict[str, Any]) -> Dosing
     agents = {
         agent: {**item_defaults, "id": f"dosing:{agent}", **row} for agent, row in data["agents"].items()
     }
-    return DosingTables.model_validate({"version": data["version"], "agents": agents})
+    return DosingTables.model_validate({"version": data["version"], "principles": data["principles"], "agents": agents})

@@ -94,6 +94,7 @@ def check_knowledge(directory: str | Path | None = None) -> LintReport:
     for table_agent, table in kn.dosing.agents.items():
         agent(table.id, table_agent)
         cite(table.id, _nested_citations(table.model_dump(include={"variants"})))
+    cite("dosing.yaml principles", _nested_citations(kn.dosing.principles.model_dump()))
     for owner, citations, agents in microbiology_citations(kn):
         cite(owner, citations)
         for name in agents:

@@ -1,7 +1,8 @@
 """An agent's dose table for the agent page: every band of every variant, with its sources.
 
 Cells show the rows of dosing.yaml as written (amount, interval, infusion, loading dose,
-reason for no dose); nothing is computed for a patient here.
+reason for no maintenance dose, dialysis timing) with the evidence class of each row's source;
+nothing is computed for a patient here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cre_advisor.dosing import EVIDENCE_LABELS, INDIVIDUALISE
 from cre_advisor.engine import REVIEW_ORDER, REVIEW_OUTPUT
 from cre_advisor.knowledge.dosing_tables import AgentDosing, DoseRow, Variant
 from cre_advisor.knowledge.schema import Item
@@ -57,11 +59,17 @@ def _individualise(reason: str) -> str:
 
 
 def _dose(row: DoseRow, unit: str) -> str:
-    """The row's amount as the table gives it; a shape this code does not know says so, never '0'."""
+    """The row's amount as the table gives it, with its evidence class; never '0'."""
     if row.not_recommended:
         return f"Not recommended: {row.not_recommended}"
+    return f"{_amount(row, unit)} ({EVIDENCE_LABELS[row.evidence]})"
+
+
+def _amount(row: DoseRow, unit: str) -> str:
+    """A shape this code does not know says so; a row without a maintenance dose gives its first dose."""
     if row.individualise:
-        return _individualise(row.individualise)
+        first = f"{number(row.first_dose_mg)} {unit}" if row.first_dose_mg else "the normal-function dose"
+        return f"First dose {first}; then {INDIVIDUALISE} the maintenance dose: {row.individualise}"
     if row.dose_mg is not None:
         text = f"{number(row.dose_mg)} {unit}"
     elif row.dose_mg_per_kg is not None:
@@ -93,7 +101,7 @@ def _row(row: DoseRow, variant: Variant, cite: CitationIndex) -> DoseRowView:
         interval="" if no_dose else (f"{hours(row.interval_h)}" if row.interval_h else "single dose"),
         infusion=hours(row.infusion_h) if row.infusion_h else "",
         loading=_loading(row, variant.dose_unit),
-        notes=row.notes,
+        notes=(row.timing, *row.notes) if row.timing else row.notes,
         markers=cite.mark(row.citations),
     )
 
@@ -144,6 +152,7 @@ def dose_tables(dosing: AgentDosing, cite: CitationIndex) -> list[DoseTableView]
         rows = [_row(r, variant, cite) for r in variant.bands]
         if variant.hemodialysis is not None:
             rows.append(_row(variant.hemodialysis, variant, cite))
+        rows += [_row(r, variant, cite) for r in variant.hemodialysis_by_residual_crcl]
         rows += [_row(r, variant, cite) for r in variant.crrt]
         title = f"{VARIANT_TITLES.get(name, name.replace('_', ' ').capitalize())} ({variant.route})"
         tables.append(DoseTableView(title, _facts(variant, cite), tuple(rows)))

@@ -42,9 +42,16 @@ RENAL_METHODS = {
 
 
 def clinician_line(ctx: RenderContext, item: RegimenItem) -> str:
-    """'Cefiderocol IV: 1.5 g q8h over 3 h (for CrCl 30-59 mL/min)'; the dose text is dosing's own."""
+    """'Cefiderocol IV: 1.5 g q8h over 3 h (for CrCl 30-59 mL/min; source: label or guideline [P])'.
+
+    The dose text is dosing's own (dialysis timing and per-band doses included); the evidence
+    class of its source sits beside it, so a hospital-guide or study figure is never read as a label's.
+    """
     text = f"{ctx.agent_name(item.agent)} {item.route}: {item.dose}"
-    return f"{text} (for {item.adjusted_for})" if item.adjusted_for else text
+    basis = [f"for {item.adjusted_for}"] if item.adjusted_for else []
+    if item.evidence:
+        basis.append(f"source: {item.evidence}")
+    return f"{text} ({'; '.join(basis)})" if basis else text
 
 
 def pharmacist_line(ctx: RenderContext, item: RegimenItem) -> str:

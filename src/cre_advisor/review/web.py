@@ -29,6 +29,7 @@ from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.review.accounts import SESSION_LIFETIME, Accounts, Actor
 from cre_advisor.review.content import ContentItem, content_items
 from cre_advisor.review.diff import FieldChange
+from cre_advisor.review.display import QueueFilter, field_label, parse_items, readable_fields, word_diff
 from cre_advisor.review.store import ItemView, ReviewStore, UnknownItem
 from cre_advisor.review.workflow import (
     REVIEWERS,
@@ -50,6 +51,8 @@ templates.env.globals["STATUS_LABELS"] = {
     Status.submitted: "Submitted", Status.under_review: "Under review",
     Status.changes_requested: "Changes requested", Status.approved: "Approved",
 }
+templates.env.globals["word_diff"] = word_diff
+templates.env.filters["field_label"] = field_label
 templates.env.globals["ACTION_LABELS"] = {
     Action.start_review: "Start review", Action.approve: "Approve this version",
     Action.request_changes: "Request changes", Action.resubmit: "Resubmit",
@@ -316,7 +319,12 @@ def queue_page(request: Request, review: ReviewDep) -> Response:
         return _to_login(request)
     views = review.store.items(set(review.items))
     counts = {status: sum(1 for v in views if v.status is status) for status in Status}
-    return _page(request, "queue.html", {"visitor": visitor, "items": views, "counts": counts})
+    params = request.query_params
+    chosen = QueueFilter(status=params.get("status", ""), kind=params.get("kind", ""), q=params.get("q", "")[:200],
+                         items=parse_items(params.get("items", ""), list(review.items)))
+    shown = chosen.apply(views, {i: item.payload for i, item in review.items.items()})
+    return _page(request, "queue.html", {"visitor": visitor, "items": shown, "total": len(views), "counts": counts,
+                                         "filter": chosen, "kinds": sorted({v.kind for v in views})})
 
 
 def _actions_for(actor: Actor, status: Status) -> list[Action]:
@@ -333,6 +341,7 @@ def _item_page(request: Request, review: Review, visitor: Visitor, item_id: str,
     return _page(request, "item.html", {
         "visitor": visitor, "detail": detail, "item": item, "actions": _actions_for(visitor.actor, item.status),
         "payload_text": json.dumps(detail.payload, indent=2, sort_keys=True, ensure_ascii=False),
+        "fields": readable_fields(detail.payload),
         "needs_comment": {a for a, t in TRANSITIONS.items() if t.needs_comment},
         "own_submission": item.submitted_by == visitor.actor.name, "error": error,
     }, status_code=status_code)

@@ -1,10 +1,13 @@
 """Verifies the JWT an EHR signs for each CDS Hooks call (CDS Hooks 2.0, "Trusting CDS Clients").
 
 A token is accepted only when all of these hold:
-- header: `alg` ES384 or RS384 (never `none`, never a symmetric HMAC), `typ` "JWT", a `kid`;
+- header: `alg` ES384, RS384 or ES256 (the public CDS Hooks sandbox signs with ES256; never
+  `none`, never a symmetric HMAC), `typ` "JWT", a `kid`;
 - `iss` is a configured trusted client; its keys come from the configuration (inline JWKS) or
   from a `jku` URL that is itself on that client's allowlist;
-- the signature verifies with the key named by `kid`, of the type the algorithm needs;
+- the signature verifies with the key named by `kid`, of the type (and EC curve) the algorithm
+  needs. A `kid` missing from a JWK Set fetched by URL refetches that set at once (at most once
+  per `jwks_refetch_s` per URL), so a client's rotated key works without waiting for the cache;
 - `aud` is exactly the URL that was called; `exp`, `iat` and `jti` are present, the token has
   not expired, was not issued in the future, and lives no longer than the configured maximum;
 - its `jti` has not been seen from that issuer while the token is still valid (no replay).
@@ -25,8 +28,9 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ALLOWED_ALGORITHMS = ("ES384", "RS384")
-_KEY_TYPE = {"ES384": "EC", "RS384": "RSA"}
+ALLOWED_ALGORITHMS = ("ES384", "RS384", "ES256")
+_KEY_TYPE = {"ES384": "EC", "RS384": "RSA", "ES256": "EC"}
+_CURVE = {"ES384": "P-384", "ES256": "P-256"}
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 
 
@@ -99,6 +103,7 @@ class ClientTokenVerifier:
         max_lifetime_s: float = 3600.0,
         jwks_ttl_s: float = 300.0,
         jwks_timeout_s: float = 2.0,
+        jwks_refetch_s: float = 10.0,
     ) -> None:
         self.clients = {client.iss: client for client in clients}
         self.http = http
@@ -106,8 +111,10 @@ class ClientTokenVerifier:
         self.max_lifetime_s = max_lifetime_s
         self.jwks_ttl_s = jwks_ttl_s
         self.jwks_timeout_s = jwks_timeout_s
+        self.jwks_refetch_s = jwks_refetch_s
         self.replays = ReplayCache()
         self._jwks: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._fetched_at: dict[str, float] = {}
         self._fetch_lock = asyncio.Lock()
 
     async def verify(self, token: str, audience: str, now: float | None = None) -> VerifiedClient:
@@ -122,7 +129,9 @@ class ClientTokenVerifier:
         client = self.clients.get(iss) if isinstance(iss, str) else None
         if client is None:
             raise TokenRejected(403, f"issuer {iss!r} is not a trusted CDS client")
-        jwks = await self._client_keys(client, header.get("jku"))
+        jwks, url = await self._client_keys(client, header.get("jku"))
+        if url is not None and not self._has_kid(jwks, kid) and self._may_refetch(url):
+            jwks = await self._fetch_jwks(url, refresh=True)  # the client may have rotated its keys
         key = self._signing_key(jwks, kid, alg)
         try:
             claims = jwt.decode(
@@ -169,22 +178,34 @@ class ClientTokenVerifier:
             raise TokenRejected(401, "kid header is required")
         return header
 
-    async def _client_keys(self, client: TrustedClient, jku: Any) -> dict[str, Any]:
+    async def _client_keys(self, client: TrustedClient, jku: Any) -> tuple[dict[str, Any], str | None]:
+        """The client's JWK Set and the URL it came from (None for keys given inline)."""
         if jku is None:
             if client.jwks is not None:
-                return client.jwks
+                return client.jwks, None
             if len(client.jku) == 1:
-                return await self._fetch_jwks(client.jku[0])
+                return await self._fetch_jwks(client.jku[0]), client.jku[0]
             raise TokenRejected(401, "token has no jku and the client's keys are not configured inline")
         if jku not in client.jku:
             raise TokenRejected(403, f"jku {jku!r} is not on the allowlist for {client.iss}")
-        return await self._fetch_jwks(jku)
+        return await self._fetch_jwks(jku), jku
 
-    async def _fetch_jwks(self, url: str) -> dict[str, Any]:
+    @staticmethod
+    def _has_kid(jwks: dict[str, Any], kid: str) -> bool:
+        return any(isinstance(k, dict) and k.get("kid") == kid for k in jwks["keys"])
+
+    def _may_refetch(self, url: str) -> bool:
+        """At most one early refetch per URL per `jwks_refetch_s`: unknown kids cannot flood the client."""
+        return time.monotonic() - self._fetched_at.get(url, float("-inf")) >= self.jwks_refetch_s
+
+    async def _fetch_jwks(self, url: str, refresh: bool = False) -> dict[str, Any]:
         cached = self._jwks.get(url)
-        if cached is not None and cached[0] > time.monotonic():
+        if not refresh and cached is not None and cached[0] > time.monotonic():
             return cached[1]
         async with self._fetch_lock:
+            if refresh and not self._may_refetch(url) and cached is not None:  # another call just refetched
+                return self._jwks[url][1]
+            self._fetched_at[url] = time.monotonic()
             try:
                 response = await self.http.get(url, timeout=self.jwks_timeout_s)
                 response.raise_for_status()
@@ -202,7 +223,7 @@ class ClientTokenVerifier:
         if not matches:
             raise TokenRejected(401, f"no key with kid {kid!r} in the client's JWK Set")
         jwk = matches[0]
-        if jwk.get("kty") != _KEY_TYPE[alg] or jwk.get("alg", alg) != alg:
+        if jwk.get("kty") != _KEY_TYPE[alg] or jwk.get("alg", alg) != alg or jwk.get("crv") != _CURVE.get(alg, jwk.get("crv")):
             raise TokenRejected(401, f"key {kid!r} is not a {_KEY_TYPE[alg]} key for {alg}")
         try:
             return jwt.PyJWK(jwk, algorithm=alg).key

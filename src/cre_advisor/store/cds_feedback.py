@@ -1,8 +1,13 @@
 """CDS Hooks cards issued and the feedback EHRs send about them, for the acceptance report.
 
-A card row keeps only what the report needs (uuid, service, card type, indicator, its
-suggestion uuids): no patient identifier and no clinical content. Feedback rows keep the
-outcome, the accepted suggestions, the override reason and the user's comment as sent.
+A card row keeps only what the report and the feedback check need (uuid, service, card type,
+indicator, its suggestion uuids, the client it was issued to): no patient identifier and no
+clinical content. Feedback rows keep the outcome, the accepted suggestions, the override reason
+and the user's comment as sent.
+
+Feedback counts only when it is about a card this service issued to the same client (and names
+that card's own suggestions); the same outcome sent again for the same card is not counted
+twice, so an EHR that retries cannot inflate the acceptance report.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy import DateTime, Integer, String, Text, func, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cre_advisor.store.database import Base
@@ -30,6 +35,7 @@ class CdsCard(Base):
     hook_instance: Mapped[str] = mapped_column(String(128))
     suggestions: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
 
 class CdsFeedback(Base):
@@ -49,14 +55,17 @@ class CdsFeedback(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def record_cards(session: Session, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
-    """Remember each card's type and suggestions so later feedback can be counted by type."""
+def record_cards(
+    session: Session, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]], client: str | None = None,
+) -> None:
+    """Remember each card's type, suggestions and client so later feedback can be checked and counted."""
     now = datetime.now(UTC)
     for card in cards:
         session.add(CdsCard(
             uuid=card["uuid"], service_id=service_id, card_type=card["source"]["topic"]["code"],
             indicator=card["indicator"], hook_instance=hook_instance[:128],
             suggestions=json.dumps([s["uuid"] for s in card.get("suggestions", ())]), created_at=now,
+            client=client[:256] if client else None,
         ))
 
 
@@ -74,18 +83,50 @@ class Feedback:
     outcome_timestamp: datetime
 
 
-def record_feedback(session: Session, service_id: str, items: Iterable[Feedback], client: str | None) -> int:
-    now = datetime.now(UTC)
-    count = 0
+class FeedbackRejected(ValueError):
+    """Feedback about a card this client was not sent, or naming suggestions the card lacks."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    received: int
+    duplicates: int
+
+
+def record_feedback(session: Session, service_id: str, items: list[Feedback], client: str | None) -> FeedbackResult:
+    """Store the feedback; raises FeedbackRejected (nothing stored) when any item is not this client's."""
+    uuids = {item.card for item in items}
+    cards = {c.uuid: c for c in session.scalars(select(CdsCard).where(CdsCard.uuid.in_(uuids)))}
     for item in items:
+        card = cards.get(item.card)
+        if card is None or card.service_id != service_id or card.client != client:
+            # the same answer for a foreign card as for an unknown one: cards of other clients stay unseen
+            raise FeedbackRejected(404, f"card {item.card!r} was not issued by {service_id} to this client")
+        unknown = set(item.accepted_suggestions) - set(json.loads(card.suggestions))
+        if unknown:
+            raise FeedbackRejected(400, f"card {item.card!r} has no suggestion {sorted(unknown)[0]!r}")
+    seen = {tuple(row) for row in session.execute(
+        select(CdsFeedback.card_uuid, CdsFeedback.outcome)
+        .where(tuple_(CdsFeedback.card_uuid, CdsFeedback.outcome).in_([(i.card, i.outcome) for i in items]))
+    )}
+    now = datetime.now(UTC)
+    stored = 0
+    for item in items:
+        if (item.card, item.outcome) in seen:
+            continue
+        seen.add((item.card, item.outcome))
         session.add(CdsFeedback(
             card_uuid=item.card, service_id=service_id, outcome=item.outcome,
             accepted_suggestions=json.dumps(list(item.accepted_suggestions)), override_system=item.override_system,
             override_code=item.override_code, override_display=item.override_display, user_comment=item.user_comment,
             outcome_timestamp=item.outcome_timestamp, client=client, received_at=now,
         ))
-        count += 1
-    return count
+        stored += 1
+    return FeedbackResult(received=stored, duplicates=len(items) - stored)
 
 
 @dataclass

@@ -13,9 +13,24 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import SQLAlchemyError
 
-from cre_advisor.case import AgentId, Case, RenalReplacement, Sex, Site
+from cre_advisor.case import (
+    AgeYears,
+    AgentId,
+    Case,
+    ClearanceMlMin,
+    CreatinineMgDl,
+    CreatinineUmolL,
+    EffluentLH,
+    HeightCm,
+    RenalReplacement,
+    Sex,
+    Site,
+    WeightKg,
+    input_conflict,
+)
+from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, EFFLUENT_ONLY_CRRT
 from cre_advisor.knowledge.loader import default_knowledge
-from cre_advisor.microbiology import parse_mic
+from cre_advisor.mic_values import parse_mic
 from cre_advisor.recommendation import Recommendation
 from cre_advisor.store.saved_cases import ID_PATTERN, load_case, save_case
 from cre_advisor.web import services
@@ -34,19 +49,20 @@ class DoseRequest(BaseModel):
     )
 
     agent: AgentId
-    crcl_ml_min: float | None = Field(
-        default=None, ge=0, le=400, description="A known clearance; wins over the values below."
+    # The same strict, plausibility-checked number types as the Case (cre_advisor.case).
+    crcl_ml_min: ClearanceMlMin | None = Field(  # type: ignore[valid-type]
+        default=None, description="A known clearance; wins over the values below."
     )
-    age_years: float | None = Field(default=None, ge=18, le=120)
+    age_years: AgeYears | None = None  # type: ignore[valid-type]
     sex: Sex | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400, description="Also used for mg/kg doses.")
-    height_cm: float | None = Field(default=None, ge=100, le=250)
-    serum_creatinine_mg_dl: float | None = Field(default=None, gt=0, le=30)
-    serum_creatinine_umol_l: float | None = Field(default=None, gt=0, le=2650)
+    weight_kg: WeightKg | None = Field(default=None, description="Also used for mg/kg doses.")  # type: ignore[valid-type]
+    height_cm: HeightCm | None = None  # type: ignore[valid-type]
+    serum_creatinine_mg_dl: CreatinineMgDl | None = None  # type: ignore[valid-type]
+    serum_creatinine_umol_l: CreatinineUmolL | None = None  # type: ignore[valid-type]
     creatinine_unstable: bool = Field(default=False, description="Rising or falling creatinine: estimates unreliable.")
     crcl_weight_basis: Literal["actual", "ideal", "adjusted"] | None = None
     renal_replacement: RenalReplacement = RenalReplacement.none
-    crrt_effluent_l_h: float | None = Field(default=None, gt=0, le=10)
+    crrt_effluent_l_h: EffluentLH | None = None  # type: ignore[valid-type]
     site: Site | None = None
     variant: str = Field(default="default", max_length=64, description="Dose variant, e.g. cystitis or with_ceftazidime_avibactam.")
     route: Literal["IV", "PO"] | None = Field(default=None, description="Picks an oral variant where the agent has one.")
@@ -55,11 +71,11 @@ class DoseRequest(BaseModel):
     @model_validator(mode="after")
     def _one_renal_input(self) -> DoseRequest:
         if self.crcl_ml_min is not None and (self.serum_creatinine_mg_dl or self.serum_creatinine_umol_l):
-            raise ValueError("crcl_ml_min: give a creatinine clearance or a serum creatinine, not both")
+            raise input_conflict(CLEARANCE_AND_CREATININE, "crcl_ml_min")
         if self.serum_creatinine_mg_dl is not None and self.serum_creatinine_umol_l is not None:
-            raise ValueError("serum_creatinine_mg_dl: give serum creatinine once, in one unit")
+            raise input_conflict(CREATININE_TWICE, "serum_creatinine_mg_dl")
         if self.crrt_effluent_l_h is not None and self.renal_replacement is not RenalReplacement.crrt:
-            raise ValueError("crrt_effluent_l_h: only meaningful with renal_replacement 'crrt'")
+            raise input_conflict(EFFLUENT_ONLY_CRRT, "crrt_effluent_l_h")
         return self
 
 

@@ -2,13 +2,18 @@
 
 Every call must carry `Authorization: Bearer <JWT>` signed by a configured EHR client (see
 `cre_advisor.security.client_tokens`); unsigned calls pass only in development mode on
-loopback. The handlers translate HTTP to `cre_advisor.cds.advice` and back: 400 for invalid
-FHIR or context, 412 when required data can be neither prefetched nor fetched.
+loopback. The token is checked before the body is read (the handlers read it themselves, after
+the `authorize` dependency), and the app caps every body's size, so an unauthenticated caller
+cannot make the server hold a large body. The handlers translate HTTP to
+`cre_advisor.cds.advice` and back: 400 for a body that is not JSON, nests deeper than any FHIR
+resource does, or is invalid FHIR or context; 412 when required data can be neither prefetched
+nor fetched. Browser clients get CORS headers for the origins the configuration allows.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
 from contextlib import nullcontext
 from datetime import UTC, date, datetime
@@ -16,9 +21,11 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from cre_advisor.case import Case
@@ -29,7 +36,7 @@ from cre_advisor.cds.services import SERVICES, Service, prefetch_templates
 from cre_advisor.fhir.reader import FhirInputError
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
-from cre_advisor.store.cds_feedback import Feedback, record_cards, record_feedback
+from cre_advisor.store.cds_feedback import Feedback, FeedbackRejected, record_cards, record_feedback
 from cre_advisor.store.saved_cases import save_case
 from cre_advisor.web import services
 
@@ -52,11 +59,74 @@ def _hook_limiter() -> anyio.CapacityLimiter:
 
 
 def runtime(request: Request) -> CdsRuntime:
-    """The app's CDS runtime, built from the environment on first use."""
-    found = getattr(request.app.state, "cds", None)
+    """The app's CDS runtime (built by `install` when the app is made)."""
+    return _app_runtime(request.app)
+
+
+def _app_runtime(app: Any) -> CdsRuntime:
+    found = getattr(app.state, "cds", None)
     if found is None:
-        found = request.app.state.cds = CdsRuntime.from_environment()
+        found = app.state.cds = CdsRuntime.from_environment()
     return found
+
+
+def install(app: FastAPI) -> None:
+    """Load the CDS configuration now, so a broken file stops the server before it listens
+    (ValueError naming the file and key), and answer browsers' CORS requests."""
+    _app_runtime(app)
+    app.add_middleware(CdsCors)
+
+
+# ---- CORS ------------------------------------------------------------------------------------
+
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_EXPOSE = "Origin, Accept, Content-Location, Location, X-Requested-With"
+CORS_MAX_AGE = "600"
+
+
+class CdsCors:
+    """CORS for /cds-services only, for the origins `cors_origins` allows (none by default).
+
+    A preflight (OPTIONS with Access-Control-Request-Method) is answered here, before routing
+    and authentication, since browsers send it without the Authorization header; other calls
+    from an allowed origin get the Access-Control-Allow-Origin header on their answer. An
+    origin not allowed gets no CORS header, and its preflight a 403.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/cds-services"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not origin:
+            await self.app(scope, receive, send)
+            return
+        origins = _app_runtime(scope["app"]).config.cors_origins
+        allowed = "*" if "*" in origins else origin if origin in origins else None
+        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+            cors = {"Access-Control-Allow-Methods": CORS_METHODS, "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": CORS_MAX_AGE, "Vary": "Origin"}
+            if allowed is not None:
+                cors["Access-Control-Allow-Origin"] = allowed
+            response = JSONResponse({} if allowed else {"detail": f"origin {origin} is not allowed"},
+                                    status_code=200 if allowed else 403, headers=cors)
+            await response(scope, receive, send)
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start" and allowed is not None:
+                response_headers = MutableHeaders(scope=message)
+                response_headers["Access-Control-Allow-Origin"] = allowed
+                response_headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+                response_headers.add_vary_header("Origin")
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
 
 
 Runtime = Annotated[CdsRuntime, Depends(runtime)]
@@ -109,6 +179,41 @@ async def authorize(request: Request, cds: Runtime) -> VerifiedClient | None:
 Client = Annotated[VerifiedClient | None, Depends(authorize)]
 
 
+MAX_JSON_DEPTH = 64  # deeper than any FHIR resource an EHR sends; deeper nesting is an attack or a bug
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True when arrays and objects nest deeper than `limit` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, read only now (after authentication); 400 when unusable."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        reason = "nests too deeply" if isinstance(error, RecursionError) else f"is not JSON ({error})"
+        raise HTTPException(400, f"the request body {reason}") from None
+    if not isinstance(data, dict):
+        raise HTTPException(400, "the request body must be a JSON object")
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise HTTPException(400, f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
 def _bad_request(error: ValidationError) -> HTTPException:
     first = error.errors()[0]
     return HTTPException(400, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
@@ -157,33 +262,44 @@ class HookRequest(BaseModel):
         return self
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    """A string field that fits its database column and holds no NUL (PostgreSQL refuses both)."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+
+
 class Coding(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    system: str | None = None
-    code: str | None = None
-    display: str | None = None
+    system: _text(256) | None = None
+    code: _text(128) | None = None
+    display: _text(256) | None = None
 
 
 class OverrideReason(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     reason: Coding | None = None
-    userComment: str | None = None
+    userComment: _text(4000) | None = None
 
 
 class AcceptedSuggestion(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=1)
+    id: _text(64, min_length=1)
 
 
 class FeedbackItem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    card: str = Field(min_length=1)
+    card: _text(64, min_length=1)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=20)
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: datetime
 
@@ -197,7 +313,7 @@ class FeedbackItem(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)
 
 
 # ---- endpoints -----------------------------------------------------------------------------
@@ -225,11 +341,11 @@ def _check_context(service: Service, hook: HookRequest, development: bool) -> No
         raise HTTPException(400, "fhirServer must be an https URL")
 
 
-@router.post("/cds-services/{service_id}", summary="Call a CDS service", responses={412: {"description": "Required data unavailable"}})
-async def call_service(
-    service_id: str, request: Request, cds: Runtime, _client: Client, body: Annotated[dict[str, Any], Body()],
-) -> JSONResponse:
+@router.post("/cds-services/{service_id}", summary="Call a CDS service", openapi_extra=_BODY_DOC,
+             responses={412: {"description": "Required data unavailable"}, 413: {"description": "Body too large"}})
+async def call_service(service_id: str, request: Request, cds: Runtime, client: Client) -> JSONResponse:
     service = _service(service_id)
+    body = await json_body(request)
     try:
         hook = HookRequest.model_validate(body)
     except ValidationError as error:
@@ -259,7 +375,7 @@ async def call_service(
                 concordant_cards=cds.config.concordant_cards,
             )
             if produced:
-                record_cards(session, service.id, hook.hookInstance, produced)
+                record_cards(session, service.id, hook.hookInstance, produced, client.iss if client else None)
                 sqlite = database.engine.dialect.name == "sqlite"
                 with _SQLITE_WRITES if sqlite else nullcontext():
                     session.commit()
@@ -269,14 +385,15 @@ async def call_service(
         produced = await anyio.to_thread.run_sync(answer, limiter=_hook_limiter())
     except FhirInputError as error:
         raise HTTPException(400, f"invalid FHIR: {error}") from None
+    except RecursionError:
+        raise HTTPException(400, "invalid FHIR: a resource nests too deeply to read") from None
     return JSONResponse({"cards": produced})  # plain JSON already: skip FastAPI's re-encoding
 
 
-@router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards")
-async def feedback(
-    service_id: str, request: Request, client: Client, body: Annotated[dict[str, Any], Body()],
-) -> dict[str, Any]:
+@router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards", openapi_extra=_BODY_DOC)
+async def feedback(service_id: str, request: Request, client: Client) -> dict[str, Any]:
     service = _service(service_id)
+    body = await json_body(request)
     try:
         parsed = FeedbackRequest.model_validate(body)
     except ValidationError as error:
@@ -294,8 +411,12 @@ async def feedback(
             outcome_timestamp=item.outcomeTimestamp if item.outcomeTimestamp.tzinfo else item.outcomeTimestamp.replace(tzinfo=UTC),
         ))
 
-    def store() -> int:
+    def store() -> dict[str, int]:
         with request.app.state.database.session() as session:
-            return record_feedback(session, service.id, items, client.iss if client else None)
+            result = record_feedback(session, service.id, items, client.iss if client else None)
+        return {"received": result.received, "duplicates": result.duplicates}
 
-    return {"received": await run_in_threadpool(store)}
+    try:
+        return await run_in_threadpool(store)
+    except FeedbackRejected as rejected:
+        raise HTTPException(rejected.status, str(rejected)) from None

@@ -10,28 +10,14 @@ creatinine stay empty until the user gives them.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from cre_advisor.case import (
-    CarbapenemaseTest,
-    Case,
-    Context,
-    Enzyme,
-    Infection,
-    Isolate,
-    Patient,
-    Profile,
-    Reaction,
-    RenalReplacement,
-    Severity,
-    Site,
-    SourceControl,
-)
+from cre_advisor.case import Case, Enzyme, Profile, RenalReplacement, Severity
+from cre_advisor.input_words import CHOICE_NAMES, capital, problem
 from cre_advisor.knowledge.loader import default_knowledge
 
 ALLERGY_ROWS = 3
@@ -94,38 +80,31 @@ LABELS: dict[str, str] = {
     "context": "Context",
 }
 
+
+
+def _named(choice: str, blank: str | None = None) -> dict[str, str]:
+    """A select's options in the shared clinical words, with an optional empty first option."""
+    options = {code: capital(name) for code, name in CHOICE_NAMES[choice].items()}
+    return {"": blank, **options} if blank is not None else options
+
+
 CHOICES: dict[str, dict[str, str]] = {
-    "patient.sex": {"": "Not given", "female": "Female", "male": "Male"},
+    "patient.sex": _named("sex", "Not given"),
     "creatinine_unit": CREATININE_UNITS,
-    "patient.crcl_weight_basis": {"": "Documented default", "actual": "Actual", "ideal": "Ideal", "adjusted": "Adjusted"},
-    "patient.renal_replacement": {
-        RenalReplacement.none.value: "None",
-        RenalReplacement.intermittent_hemodialysis.value: "Intermittent haemodialysis",
-        RenalReplacement.crrt.value: "CRRT",
-    },
-    "patient.child_pugh_class": {"": "No cirrhosis / not known", "A": "A", "B": "B", "C": "C"},
-    "infection.site": {"": "Choose a site", **{s.value: s.value.replace("_", " ").capitalize() for s in Site}},
-    "infection.severity": {
-        Severity.septic_shock.value: "Septic shock",
-        Severity.severe.value: "Severe",
-        Severity.non_severe.value: "Not severe",
-    },
-    "infection.source_control": {"": "Not stated", **{s.value: s.value.replace("_", " ").capitalize() for s in SourceControl}},
+    "patient.crcl_weight_basis": _named("crcl_weight_basis", "Documented default"),
+    "patient.renal_replacement": _named("renal_replacement"),
+    "patient.child_pugh_class": _named("child_pugh_class", "No cirrhosis / not known"),
+    "infection.site": _named("site", "Choose a site"),
+    "infection.severity": _named("severity"),
+    "infection.source_control": _named("source_control", "Not stated"),
     "increment.mode": INCREMENT_MODES,
-    "infection.increment_cpe.source": {"urinary": "Urinary", "biliary": "Biliary", "other": "Other"},
+    "infection.increment_cpe.source": _named("increment_cpe.source"),
     "carbapenemase.status": CARBAPENEMASE_STATUS,
-    "carbapenemase.enzyme": {e.value: e.value for e in Enzyme},
-    "isolate.carbapenemase_test": {
-        "": "Not stated",
-        CarbapenemaseTest.xpert_carba_r.value: "Xpert Carba-R",
-        CarbapenemaseTest.ng_test_carba_5.value: "NG-Test CARBA 5",
-        CarbapenemaseTest.other_pcr.value: "Other PCR",
-        CarbapenemaseTest.phenotypic.value: "Phenotypic test",
-        CarbapenemaseTest.whole_genome.value: "Whole-genome sequencing",
-    },
-    "context.guideline_profile": {Profile.idsa_2024.value: "IDSA 2024", Profile.escmid_2022.value: "ESCMID 2022"},
-    "allergy.reaction": {"": "—", **{r.value: r.value.replace("_", " ").capitalize() for r in Reaction}},
-    "sus.sir": {"": "—", "S": "S", "I": "I", "R": "R"},
+    "carbapenemase.enzyme": _named("carbapenemase"),
+    "isolate.carbapenemase_test": _named("carbapenemase_test", "Not stated"),
+    "context.guideline_profile": _named("guideline_profile"),
+    "allergy.reaction": _named("allergies.reaction", "—"),
+    "sus.sir": _named("interpretation", "—"),
 }
 
 CHECKBOXES = (
@@ -176,18 +155,24 @@ def read_form(form: Mapping[str, Any], getlist: Any) -> FormState:
     return FormState(values=values)
 
 
-def _number(state: FormState, name: str, errors: dict[str, str]) -> float | None:
+def _number(state: FormState, name: str, errors: dict[str, str], whole: bool = False) -> float | int | None:
+    """The form's text as a number, the one place where text becomes a number (the Case takes numbers only)."""
     raw = state.value(name).replace(",", ".")
     if not raw:
         return None
     try:
         value = float(raw)
     except ValueError:
-        errors[name] = f"'{state.value(name)}' is not a number"
+        errors[name] = f"Enter a number ('{state.value(name)}' is not one)."
         return None
     if not math.isfinite(value):
-        errors[name] = "must be a finite number"
+        errors[name] = "Enter a finite number."
         return None
+    if whole:
+        if not value.is_integer():
+            errors[name] = f"Enter a whole number ({state.value(name)} is not one)."
+            return None
+        return int(value)
     return value
 
 
@@ -208,6 +193,7 @@ def case_from_form(state: FormState) -> Case:
     """Build and validate the Case; raise FormErrors with every problem mapped to its field."""
     errors: dict[str, str] = {}
     num = lambda name: _number(state, name, errors)  # noqa: E731 - local shorthand
+    whole = lambda name: _number(state, name, errors, whole=True)  # noqa: E731 - local shorthand
 
     patient: dict[str, Any] = {
         "age_years": num("patient.age_years"),
@@ -227,7 +213,7 @@ def case_from_form(state: FormState) -> Case:
     if creatinine is not None:
         unit = state.value("creatinine_unit")
         if unit not in CREATININE_UNITS:
-            errors["creatinine_unit"] = f"choose one of: {', '.join(CREATININE_UNITS.values())}"
+            errors["creatinine_unit"] = f"Choose one of: {', '.join(CREATININE_UNITS.values())}."
         patient["serum_creatinine_umol_l" if unit == "umol_l" else "serum_creatinine_mg_dl"] = creatinine
     allergy_rows: list[int] = []
     allergies = []
@@ -248,15 +234,15 @@ def case_from_form(state: FormState) -> Case:
     if mode == "parts":
         infection["increment_cpe"] = {
             "severe_sepsis_or_shock": state.checked("infection.increment_cpe.severe_sepsis_or_shock"),
-            "pitt_score": num("infection.increment_cpe.pitt_score"),
-            "charlson_index": num("infection.increment_cpe.charlson_index"),
+            "pitt_score": whole("infection.increment_cpe.pitt_score"),
+            "charlson_index": whole("infection.increment_cpe.charlson_index"),
             "source": _optional(state, "infection.increment_cpe.source"),
             "inappropriate_early_therapy": state.checked("infection.increment_cpe.inappropriate_early_therapy"),
         }
     elif mode == "score":
-        infection["increment_cpe_score"] = num("infection.increment_cpe_score")
+        infection["increment_cpe_score"] = whole("infection.increment_cpe_score")
     elif mode != "none":
-        errors["increment.mode"] = f"choose one of: {', '.join(INCREMENT_MODES)}"
+        errors["increment.mode"] = f"Choose one of: {', '.join(INCREMENT_MODES.values())}."
 
     status = state.value("carbapenemase.status") or "not_tested"
     enzymes = state.values.get("carbapenemase.enzyme") or []
@@ -264,18 +250,18 @@ def case_from_form(state: FormState) -> Case:
     if status == "not_tested":
         carbapenemase = None
         if enzymes:
-            errors["carbapenemase.enzyme"] = "enzymes are ticked but the result says 'not tested yet'"
+            errors["carbapenemase.enzyme"] = "Carbapenemases are ticked but the result says 'not tested yet'."
     elif status == "none_found":
         carbapenemase = []
         if enzymes:
-            errors["carbapenemase.enzyme"] = "enzymes are ticked but the result says 'none found'"
+            errors["carbapenemase.enzyme"] = "Carbapenemases are ticked but the result says 'none found'."
     elif status == "detected":
         carbapenemase = list(enzymes)
         if not enzymes:
-            errors["carbapenemase.enzyme"] = "tick the carbapenemase(s) detected"
+            errors["carbapenemase.enzyme"] = "Tick the carbapenemase(s) detected."
     else:
         carbapenemase = None
-        errors["carbapenemase.status"] = f"choose one of: {', '.join(CARBAPENEMASE_STATUS)}"
+        errors["carbapenemase.status"] = f"Choose one of: {', '.join(CARBAPENEMASE_STATUS.values())}."
 
     susceptibility: dict[str, dict[str, Any]] = {}
     for agent in default_knowledge().agents:
@@ -312,36 +298,26 @@ def case_from_form(state: FormState) -> Case:
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            message = _message(error)
-            name = field_for(error["loc"], allergy_rows, message)
-            errors.setdefault(name, message)
+        for name, message in form_errors(exc, allergy_rows).items():
+            errors.setdefault(name, message)  # the form's own reading of a field comes first
         raise FormErrors(FormState(state.values, errors)) from None
     if errors:
         raise FormErrors(FormState(state.values, errors))
     return case
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+def form_errors(exc: ValidationError, allergy_rows: Sequence[int] = ()) -> dict[str, str]:
+    """Each Case validation error in clinical words (`input_words`), on the form field it belongs to."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        found = problem(error, drop=())
+        errors.setdefault(field_for(found.path, allergy_rows), found.message)
+    return errors
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {"patient": Patient, "infection": Infection, "isolate": Isolate, "context": Context}
-_LEADING_NAME = re.compile(r"[a-z_]+")
-
-
-def field_for(loc: Sequence[str | int], allergy_rows: Sequence[int] = (), message: str = "") -> str:
-    """The form field a Case validation error belongs to.
-
-    A check across fields reports on its section ("patient"); when its message starts with a
-    field name of that section ("crrt_effluent_l_h is only ..."), that field gets the error.
-    """
+def field_for(loc: Sequence[str | int], allergy_rows: Sequence[int] = ()) -> str:
+    """The form field a Case validation error belongs to (`loc` as `input_words.field_path` gives it)."""
     path = [str(p) for p in loc]
-    if len(path) == 1 and path[0] in _SECTIONS:
-        leading = _LEADING_NAME.match(message)
-        if leading and leading.group() in _SECTIONS[path[0]].model_fields:
-            path.append(leading.group())
     if path[:2] == ["patient", "serum_creatinine_mg_dl"] or path[:2] == ["patient", "serum_creatinine_umol_l"]:
         return "creatinine_value"
     if path[:2] == ["patient", "allergies"] and len(path) > 2:

@@ -7,7 +7,12 @@ link; otherwise it travels in a hidden field so switching audience needs no stor
 
 from __future__ import annotations
 
+import importlib
+import re
+from functools import cache
+from types import ModuleType
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,13 +21,13 @@ from starlette.concurrency import run_in_threadpool
 
 from cre_advisor import render
 from cre_advisor.case import Case
-from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 from cre_advisor.recommendation import Recommendation
 from cre_advisor.render.citations import CitationIndex
 from cre_advisor.render.dose_table import dose_tables, items_review
 from cre_advisor.render.view import number, review_banner
 from cre_advisor.store.saved_cases import ID_PATTERN, SavedCase, load_case, save_case
-from cre_advisor.web import services
+from cre_advisor.web import plan_page, services
 from cre_advisor.web.forms import (
     ALLERGY_ROWS,
     CHOICES,
@@ -31,10 +36,11 @@ from cre_advisor.web.forms import (
     FormState,
     breakpoint_choices,
     case_from_form,
-    field_for,
+    form_errors,
     read_form,
     state_from_case,
 )
+from cre_advisor.web.topic import topic_view
 from cre_advisor.web.templating import PAGE_HEADERS as PAGE_HEADERS  # re-exported for web/ask.py
 from cre_advisor.web.templating import render_page
 
@@ -61,9 +67,33 @@ def _remember(request: Request, response: Response, chosen: str | None) -> Respo
     return response
 
 
+@cache
+def _first_agents(knowledge: Knowledge) -> tuple[str, ...]:
+    """Agents whose result decides a bloodstream plan: the active agents of its preferred regimens,
+    and the carbapenems. They head the susceptibility entry; the rest sit in a closed list, so a
+    keyboard user tabs through a few rows, not all of them."""
+    preferred = [
+        c.agent for r in knowledge.regimens_by_site["bloodstream"] if r.tier == "preferred"
+        for c in r.components if c.role == "active"
+    ]
+    carbapenems = [a.id for a in knowledge.agents.values() if a.drug_class == "carbapenem"]
+    return tuple(dict.fromkeys(preferred + carbapenems))
+
+
 def _form_page(request: Request, state: FormState, status_code: int = 200) -> HTMLResponse:
     knowledge = default_knowledge()
+    first = _first_agents(knowledge)
+    more = [a for a in knowledge.agents.values() if a.id not in first]
     return render_page(request, "form.html", {
+        "first_agents": [knowledge.agents[a] for a in first if a in knowledge.agents],
+        "more_agents": more,
+        "more_open": any(
+            state.value(f"sus.{a.id}.{part}") or state.errors.get(f"sus.{a.id}.{part}") or state.checked("unavailable", a.id)
+            for a in more for part in ("mic", "sir")
+        ),
+        "local_open": any(name.startswith("local") for name in state.errors) or any(
+            state.value(f"local.{enzyme}") for enzyme in CHOICES["carbapenemase.enzyme"]
+        ),
         "state": state,
         "labels": LABELS,
         "label_for": lambda name: LABELS.get(name) or _grid_label(name),
@@ -122,14 +152,56 @@ def _result_page(
         state = state_from_case(case)
         state.errors["case"] = str(exc)
         return _form_page(request, state, 422)
+    knowledge = default_knowledge()
+    view = render.view(rec, audience)
+    states = request.app.state.review_states
+    option_ids = plan_page.option_item_ids(rec.options, knowledge)
+    approvals = _approvals(request, option_ids)
     return render_page(request, "result.html", {
-        "view": render.view(rec, audience),
+        "view": view,
         "case_line": _case_line(case, rec, audience),
+        "allergies": plan_page.allergy_line(case, knowledge),
+        "dose_facts": {o.rank: [plan_page.dose_facts(i) for i in o.regimen] for o in rec.options} if view.shows_doses else {},
+        "mic_rows": plan_page.mic_rows(case, view, knowledge) if view.shows_doses else [],
+        "option_reviews": plan_page.option_reviews(option_ids, knowledge, states() if states else None, approvals),
+        "approved_by": plan_page.latest_approval(approvals.values()) if view.review.status == "approved" else None,
+        "topic_url": request.url_for("topic_page").path,
+        "review_items_url": _review_items_url(request, option_ids),
         "case_json": case.model_dump_json(),
         "saved": saved,
         "share_url": str(request.url_for("saved_case_page", case_id=saved.id)) if saved else None,
         "switch_action": request.url_for("saved_case_page", case_id=saved.id).path if saved else "/plan",
     }, status_code)
+
+
+def _review_module(request: Request) -> ModuleType | None:
+    """The editorial review feature, when this application mounts it."""
+    from cre_advisor.web.app import REVIEW_MODULE  # app imports this module: look it up when called
+
+    if request.app.state.review_states is None:
+        return None
+    return importlib.import_module(REVIEW_MODULE)
+
+
+def _approvals(request: Request, option_ids: dict[int, list[str]]) -> dict[str, tuple[str, str]]:
+    """Who approved the current version of each item behind the options, and on which day."""
+    review = _review_module(request)
+    if review is None:
+        return {}
+    ids = {i for ids in option_ids.values() for i in ids}
+    views = review.review_of(request.app).store.items(ids)
+    return {
+        v.item_id: (v.approved_by, v.approved_at.date().isoformat())
+        for v in views if v.approved_hash == v.hash and v.approved_by and v.approved_at
+    }
+
+
+def _review_items_url(request: Request, option_ids: dict[int, list[str]]) -> str | None:
+    """The review queue narrowed to the items behind this plan's options (board members only)."""
+    if _review_module(request) is None:
+        return None
+    ids = ",".join(dict.fromkeys(i for ids in option_ids.values() for i in ids))
+    return f"{request.app.url_path_for('queue_page')}?{urlencode({'items': ids})}"
 
 
 def _case_from_json(text: str) -> Case:
@@ -158,7 +230,7 @@ async def plan(request: Request) -> Response:
         return _form_page(request, exc.state, 422)
     except ValidationError as exc:
         state = FormState()
-        state.errors = {field_for(e["loc"]): str(e["msg"]) for e in exc.errors()}
+        state.errors = form_errors(exc)
         return _form_page(request, state, 422)
     response = _result_page(request, case, _audience(request, chosen))
     return _remember(request, response, chosen)
@@ -192,14 +264,23 @@ def _store(request: Request, case: Case) -> str:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, name="saved_case_page")
 def saved_case(
-    request: Request, case_id: Annotated[str, Path(pattern=ID_PATTERN)], audience: str | None = None
+    request: Request, case_id: Annotated[str, Path(max_length=200)], audience: str | None = None
 ) -> Response:
+    if not re.fullmatch(ID_PATTERN, case_id):  # a link cut short when pasted: a page saying so, not a 422
+        raise HTTPException(404, "This case link is incomplete or mistyped: a case link ends in 32 letters, "
+                            "digits, '-' or '_'. Copy the whole link again.")
     with request.app.state.database.session() as session:
         row = load_case(session, case_id)
     if row is None:
         raise HTTPException(404, "There is no saved case at this link. It may have been mistyped.")
     response = _result_page(request, row.case(), _audience(request, audience), saved=row)
     return _remember(request, response, audience)
+
+
+@router.get("/favicon.ico")
+def favicon(request: Request) -> RedirectResponse:
+    """Browsers ask for /favicon.ico on pages that name none (the API reference, error pages of other doors)."""
+    return RedirectResponse(request.url_for("static", path="favicon.svg").path, status_code=301)
 
 
 @router.get("/agents", response_class=HTMLResponse)
@@ -236,3 +317,13 @@ def agent_page(request: Request, agent: Annotated[str, Path(max_length=100)]) ->
 @router.get("/references", response_class=HTMLResponse)
 def references_page(request: Request) -> HTMLResponse:
     return render_page(request, "references.html", {"references": list(default_knowledge().references.values())})
+
+
+@router.get("/topics/cre-in-the-icu", response_class=HTMLResponse, name="topic_page")
+def topic(request: Request, audience: str | None = None) -> Response:
+    """The stepwise approach for no particular patient, with the plan's sources and review status."""
+    chosen = _audience(request, audience)
+    states = request.app.state.review_states
+    view = topic_view(default_knowledge(), chosen, states() if states else None)
+    response = render_page(request, "topic.html", {"topic": view, "switch_action": request.url.path})
+    return _remember(request, response, audience)
