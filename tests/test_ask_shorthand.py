@@ -133,3 +133,13 @@ def test_later_shorthand_rounds_stay_answered(name: str) -> None:
 
 def test_approved_by_a_regulator_is_not_a_question_about_review_status() -> None:
     assert all(item.kind != "tool" for item in answer("Is CZA FDA approved for pneumonia?").items)
+
+
+@pytest.mark.parametrize(("question", "item"), [
+    ("Why is polymyxin B not used for urinary infection?", "avoid-polymyxin-b-cystitis"),
+    ("Which weight for Cockcroft-Gault in obesity?", "renal-crcl-body-weight"),
+    ("rapid carbapenemase tests", "testing-rapid-carbapenemase"),
+])
+def test_the_item_on_the_questions_subject_ranks_first(question: str, item: str) -> None:
+    """Issue 20 item 4: these ranked below items that share only a drug name or a weight rule."""
+    assert answer(question).items[0].id == item

@@ -110,3 +110,22 @@ def test_bad_input_exits_2_naming_the_option(args: tuple[str, ...], named: str) 
     result = run(*args)
     assert result.exit_code == 2
     assert named in result.output
+
+
+@pytest.mark.parametrize(("residual", "interval"), [("5", 48), ("6", 24)])
+def test_haemodialysis_with_residual_clearance_takes_the_label_band(residual: str, interval: float) -> None:
+    # Avycaz label: on HD, CrCl 6-15 -> 0.94 g q24h, <= 5 -> 0.94 g q48h, after the session
+    data = run_json("CZA", "--rrt", "intermittent_hemodialysis", "--crcl", residual)
+    assert (data["dose_mg"], data["interval_h"]) == (940, interval)
+    assert data["evidence"] == "label or guideline [P]"
+
+
+def test_crrt_without_effluent_prints_every_band() -> None:
+    result = run("cefiderocol", "--rrt", "crrt")
+    assert result.exit_code == 0, result.output
+    assert "by band" in result.output and "effluent >= 4.1 L/h: 2 g q8h" in result.output
+
+
+@pytest.mark.parametrize(("flags", "mg"), [(("--unstable",), 2500), ((), 940)])
+def test_unstable_creatinine_flag_gives_the_full_early_dose(flags: tuple[str, ...], mg: float) -> None:
+    assert run_json("CZA", "--crcl", "20", *flags)["dose_mg"] == mg  # Crass 2019: full dose for 48 h

@@ -305,3 +305,12 @@ def test_normal_function_ceiling_is_in_the_plan_on_crrt() -> None:
     cza = next(i for o in rec.options for i in o.regimen if i.agent == "ceftazidime-avibactam")
     assert cza.dose_mg == 2500 and any("is the ceiling" in n for n in cza.notes)
     assert "is the ceiling" in markdown(rec, "pharmacist")
+
+
+@pytest.mark.parametrize(("agent", "per_kg", "guide"), [("amikacin", 15, "Fraser Health"), ("gentamicin", 7, "UCLA")])
+def test_aminoglycoside_first_dose_on_dialysis_keeps_idsa_and_names_the_hospital_guides(agent: str, per_kg: float,
+                                                                                       guide: str) -> None:
+    hd = _dose(agent, _on(HD))  # IDSA Table 1 first dose, 70 kg; the hospital guides' redosing beside it
+    assert (hd.dose_mg, hd.interval_h) == (per_kg * 70, None)
+    assert any(guide in n for n in hd.notes) and "after the session" in hd.dose
+    assert not any(guide in n for n in _dose(agent, _at(40)).notes)

@@ -95,6 +95,30 @@ def test_the_limits_themselves_and_whole_numbers_are_accepted(field: str, value:
     assert getattr(Patient.model_validate({**ADULT, field: value}), field) == value
 
 
+# Written here from issue 12, not read from the code: (low, high) per field and unit.
+LIMITS = {
+    "age_years": (18, 120), "weight_kg": (20, 400), "height_cm": (100, 250), "serum_creatinine_mg_dl": (0.2, 25),
+    "serum_creatinine_umol_l": (18, 2210), "creatinine_clearance_ml_min": (0, 400), "crrt_effluent_l_h": (0.1, 10),
+}
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.sampled_from(sorted(LIMITS)), st.one_of(st.floats(), st.integers(-10**6, 10**6), st.booleans()))
+def test_a_number_is_accepted_exactly_when_finite_and_within_its_limits(field: str, value: float) -> None:
+    low, high = LIMITS[field]
+    patient = {**ADULT, field: value, **({"renal_replacement": "crrt"} if field == "crrt_effluent_l_h" else {})}
+    plausible = not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
+    try:
+        Patient.model_validate(patient)
+    except ValidationError as exc:
+        [error] = exc.errors()
+        assert not plausible, (field, value, error)
+        found = input_words.problem(error)
+        assert found.path == (field,) and found.line.lower().startswith(found.field.lower())
+        return
+    assert plausible, (field, value)
+
+
 def test_whole_number_fields_refuse_a_boolean_and_a_fraction() -> None:
     parts = {"severe_sepsis_or_shock": True, "charlson_index": 2, "source": "other", "inappropriate_early_therapy": False}
     for value, words in ((True, "true is not a number"), (2.5, "whole number")):

@@ -207,19 +207,14 @@ class Plausible:
     above: str
 
     def check(self, value: float) -> float:
-        if value < self.low:
-            raise PydanticCustomError(
-                "implausible_value", "{value} {unit} is below the plausible range ({low}-{high} {unit}). {hint}",
-                {"value": f"{value:g}", "unit": self.unit, "low": f"{self.low:g}", "high": f"{self.high:g}",
-                 "hint": self.below},
-            )
-        if value > self.high:
-            raise PydanticCustomError(
-                "implausible_value", "{value} {unit} is above the plausible range ({low}-{high} {unit}). {hint}",
-                {"value": f"{value:g}", "unit": self.unit, "low": f"{self.low:g}", "high": f"{self.high:g}",
-                 "hint": self.above},
-            )
-        return value
+        if self.low <= value <= self.high:
+            return value
+        side, hint = ("below", self.below) if value < self.low else ("above", self.above)
+        raise PydanticCustomError(
+            "implausible_value", "{value} {unit} is {side} the plausible range ({low}-{high} {unit}). {hint}",
+            {"value": f"{value:g}", "unit": self.unit, "side": side, "low": f"{self.low:g}", "high": f"{self.high:g}",
+             "hint": hint},
+        )
 
     def number(self, description: str = "") -> object:
         """The annotated type: a strict finite number within the limits (shown in the JSON schema)."""
@@ -230,7 +225,16 @@ class Plausible:
 
 
 _CHECK_UNIT = "Check the value and its unit."
-# Serum creatinine: 0.2 mg/dL ~ 18 umol/L and 25 mg/dL ~ 2210 umol/L, the same span in both units.
+# Why these limits (plausibility, not clinical thresholds; the one exception is age, the scope):
+# - weight 20-400 kg and height 100-250 cm hold the lightest and heaviest adults; what falls
+#   outside is a value in grams, pounds, metres or inches.
+# - serum creatinine 0.2-25 mg/dL, the same span in µmol/L (18-2210): an adult creatinine under
+#   about 20 µmol/L is almost never seen (extreme muscle wasting at most), while 0.2-2 mg/dL is
+#   everyday, so a small µmol/L value was almost surely typed in mg/dL; above 25 mg/dL the same
+#   holds the other way round (a µmol/L value in the mg/dL field). A real value outside can still
+#   be dosed: give a measured clearance or the renal replacement mode instead.
+# - measured clearance 0-400 mL/min (anuria to extreme augmented clearance; an estimate above
+#   250 is capped in `patient`), CRRT effluent 0.1-10 L/h (above that, mL/h or mL/kg/h).
 PLAUSIBLE: dict[str, Plausible] = {
     "age_years": Plausible("years", 18, 120, "Doses here are for adults (18 years or older).", _CHECK_UNIT),
     "weight_kg": Plausible("kg", 20, 400, "Enter the weight in kilograms.",

@@ -163,7 +163,7 @@ class _Plan:
     hd_by_residual: tuple[tuple[DoseRow, _Pick], ...]
     crrt: tuple[tuple[DoseRow, _Pick], ...]
     crrt_only: _Pick | None  # the pick whatever the effluent rate (no rows, or one unbounded row)
-    crrt_unknown: _Pick
+    crrt_unknown: _Pick | None  # the per-band first dose when rows go by an effluent rate not given
 
 
 # Full validation, without the keyword-argument round trip of DoseResult(**values).
@@ -220,8 +220,11 @@ def dose_for(
 def _early_full_dose(plan: _Plan, pick: _Pick, principles: Principles) -> _Pick:
     """The normal-function dose for the first 48 h, naming the band dose that follows (Crass 2019)."""
     chosen = plan.variant
+    row = pick.row
+    after = (f"{INDIVIDUALISE} the maintenance dose: {row.individualise}" if row.individualise
+             else f"the {pick.band} dose ({_regimen_summary(row, chosen)})")
     later = (f"creatinine unstable: the normal-function dose for the first 48 h; then, if renal function has not "
-             f"recovered, the {pick.band} dose ({_regimen_summary(pick.row, chosen)})")
+             f"recovered, {after}")
     return _Pick(plan.normal.row, f"{pick.band}; first 48 h at the normal-function dose (creatinine unstable)",
                  notes=(later, principles.early_full_dose.note), extra_citations=principles.early_full_dose.citations)
 
@@ -556,7 +559,7 @@ def _plan(chosen: Variant, dosing: AgentDosing, principles: Principles) -> _Plan
         crrt=tuple((row, row_pick(row)) for row in chosen.crrt),
         crrt_only=crrt_only,
         crrt_unknown=choose_by(chosen.crrt, "CRRT, effluent rate not given",
-                               "the CRRT dose depends on the effluent rate (L/h): give it") if chosen.crrt else hd_unknown,
+                               "the CRRT dose depends on the effluent rate (L/h): give it") if crrt_only is None else None,
     )
 
 
@@ -573,7 +576,7 @@ def _row(plan: _Plan, renal: RenalAssessment, crcl: float | None, residual: floa
     if mode == _CRRT:
         if plan.crrt_only is not None:
             return plan.crrt_only
-        if renal.crrt_effluent_l_h is None:
+        if renal.crrt_effluent_l_h is None and plan.crrt_unknown is not None:
             return plan.crrt_unknown
         return _bounded(plan.crrt, renal.crrt_effluent_l_h, "CRRT effluent (L/h)")
     if not plan.variant.renal_adjusted:

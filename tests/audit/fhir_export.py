@@ -1,6 +1,6 @@
 """A small FHIR Bulk Data export written by hand: NDJSON files, one per resource type.
 
-Codes are real and come from the sources named in src/cre_advisor/cds/codes.yaml: LOINC for
+Codes are real and come from the sources named in src/cre_advisor/fhir/codes.yaml: LOINC for
 the culture (600-7 Bacteria identified in Blood by Culture), body weight (29463-7), height
 (8302-2), creatinine (2160-0 mg/dL, 14682-9 umol/L), MICs (6652-2 meropenem, 44-8 aztreonam) and
 carbapenemase genes (49617-4 KPC, 73982-1 NDM); SNOMED CT for organisms (56415008 Klebsiella
@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cre_advisor.cds.codes import shipped_code_maps
+from cre_advisor.fhir.codes import shipped_code_maps
 
 SYSTEMS = shipped_code_maps().systems
 LOINC, SNOMED, RXNORM, ICD10, UCUM, INTERP = (

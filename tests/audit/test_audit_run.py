@@ -99,6 +99,8 @@ def test_unknown_engine_and_missing_input_are_clear_errors(tmp_path: Path) -> No
     assert result.exit_code == 2 and "cannot read" in result.output
     result = runner.invoke(app, ["audit", str(tmp_path), "--out", str(tmp_path), "--engine", "dask"])
     assert result.exit_code == 2 and "--engine" in result.output
+    result = runner.invoke(app, ["audit", "s3://bucket/episodes.jsonl", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--engine spark" in result.output
 
 
 def test_fhir_bulk_export(tmp_path: Path) -> None:
@@ -122,3 +124,11 @@ def test_fhir_bulk_export(tmp_path: Path) -> None:
     first_bad = len(resources()["Observation"]) + 1  # the bad lines follow the good ones in Observation.ndjson
     assert [(b["line"], b["episode_id"]) for b in bad] == [(first_bad, None), (first_bad + 1, "orphan")]
     assert all(b["error"].startswith("Observation.ndjson line") for b in bad)
+
+
+def test_spark_job_needs_a_report_dir_for_a_remote_out() -> None:
+    from cre_advisor.audit.spark_job import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["in.jsonl", "s3://bucket/audit.parquet"])
+    assert exit_info.value.code == 2

@@ -166,3 +166,10 @@ def test_an_engine_failure_is_that_episodes_not_assessable(monkeypatch: pytest.M
     assert bad == []
     assert rows.column("verdict").to_pylist() == ["not_assessable"]
     assert rows.column("reasons").to_pylist() == [["not_assessable: engine error (ZeroDivisionError: boom)"]]
+
+
+def test_discordant_names_the_engines_reason_for_dropping_the_regimen() -> None:
+    unavailable = changed(KPC_BSI, "context.unavailable_agents", ["meropenem-vaborbactam"])
+    found = audit(unavailable, rx("meropenem-vaborbactam", 4000, 8))
+    assert found.verdict == "other_discordant"
+    assert any(r.startswith("not_offered: meropenem-vaborbactam (not available at this hospital now;") for r in found.reasons)

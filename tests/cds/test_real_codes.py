@@ -236,3 +236,21 @@ def test_every_shipped_site_code_has_a_source_the_file_defines() -> None:
     rows = [*data["conditions"]["sites"], *data["qualitative"], *data["interpretations"]["coded"]]
     assert rows and all(r["source"] in data["sources"] for r in rows)
     assert shipped_code_maps().site(ICD10, "A41.59") == "bloodstream"
+
+
+# ---- the validated-resource cache ------------------------------------------------------------------
+
+
+def test_a_resource_sent_again_changed_is_validated_again() -> None:
+    """The cache is keyed by the resource's exact JSON: same id with a broken field is still refused."""
+    from cre_advisor.fhir import FhirInputError
+
+    good = mic("cache-1", "6652-2", 16)
+    first = read(ecoli(), gene("73982-1", SNOMED, "260373001"), good)
+    assert first.case.isolate.susceptibility["meropenem"].mic_mg_l == 16
+    broken = {**good, "effectiveDateTime": "yesterday"}
+    with pytest.raises(FhirInputError, match="Observation/cache-1"):
+        read(ecoli(), gene("73982-1", SNOMED, "260373001"), broken)
+    changed = mic("cache-1", "6652-2", 64)
+    again = read(ecoli(), gene("73982-1", SNOMED, "260373001"), changed)
+    assert again.case.isolate.susceptibility["meropenem"].mic_mg_l == 64

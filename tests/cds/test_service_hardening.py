@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cds_helpers import BASE, EHR, load, public_jwk
+from cre_advisor.cds import config as config_module
 from cre_advisor.cds.config import CONFIG_ENV, load_cds_config
 from cre_advisor.cli import app as cli
 from cre_advisor.security.client_tokens import ClientTokenVerifier, TokenRejected, TrustedClient
@@ -89,10 +90,24 @@ def test_authenticated_streamed_body_is_cut_off_at_the_cap(app: Any, sign: Any) 
     assert pulled <= MAX_BODY_BYTES // MIB + 1
 
 
-@pytest.mark.parametrize("path", ["/v1/recommend", "/plan", "/v1/cases"])
+@pytest.mark.parametrize("path", ["/v1/recommendations", "/plan", "/v1/cases"])
 def test_every_route_caps_the_body(client: TestClient, path: str) -> None:
     response = client.post(path, content=b"x" * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
     assert response.status_code == 413
+
+
+def test_streamed_body_on_rest_is_cut_off_at_the_cap(app: Any) -> None:
+    status, pulled = asgi_post(app, "/v1/recommendations", gigabyte(), {"content-type": "application/json"})
+    assert status == 413
+    assert pulled <= MAX_BODY_BYTES // MIB + 1
+
+
+def test_streamed_form_on_a_page_is_refused_without_reading_it_all(app: Any) -> None:
+    """The form parser stops at its own field limits (400) or the cap stops it (413): never 1 GiB."""
+    fields = (b"a=1&" * (MIB // 4) for _ in range(1024))
+    status, pulled = asgi_post(app, "/plan", fields, {"content-type": "application/x-www-form-urlencoded"})
+    assert status in (400, 413)
+    assert pulled <= MAX_BODY_BYTES // MIB + 1
 
 
 def test_deep_array_without_a_token_is_401_not_a_parse_error(client: TestClient) -> None:
@@ -257,3 +272,11 @@ def test_config_not_a_mapping_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(["clients"]), encoding="utf-8")
     with pytest.raises(ValueError, match="mapping"):
         load_cds_config(path)
+
+
+def test_without_a_config_discovery_is_refused_as_the_docstring_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    application = create_app(Settings.resolve(data_dir=tmp_path / "data"))
+    with TestClient(application, base_url=BASE) as bare:
+        assert bare.get("/cds-services").status_code == 401
+    assert "discovery included, is refused with 401" in " ".join((config_module.__doc__ or "").split())

@@ -6,8 +6,8 @@ so that a record means the same to both. If that reader moves, only these import
 
 from __future__ import annotations
 
-from cre_advisor.cds.codes import CodeMaps, shipped_code_maps
-from cre_advisor.fhir import (
+from cre_advisor.fhir.codes import CodeMaps, shipped_code_maps
+from cre_advisor.fhir.reader import (
     MB_CATEGORY,
     FhirCase,
     FhirInputError,

@@ -72,6 +72,8 @@ OLDER_COMPANION_CLASSES = frozenset({"aminoglycoside", "polymyxin", "tetracyclin
 DOSE_TOLERANCE = 0.10
 """A daily dose within 10% of the engine's counts as the engine's (the CDS door uses the same 10%)."""
 MBL = "metallo_beta_lactamase"
+_validate_case = Case.__pydantic_validator__.validate_python
+"""Full validation without `model_validate`'s Python layer, as the engine does it: audits run millions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ def reason_key(reason: str) -> str:
 def judge(case_data: dict[str, Any], prescribed: Sequence[Prescription], knowledge: Knowledge) -> Judgement:
     """The verdict for one episode; never raises for a bad case (that is `not_assessable`)."""
     try:
-        case = Case.model_validate(case_data)
+        case = _validate_case(case_data)
     except ValidationError as error:
         return not_assessable(knowledge, f"case invalid ({describe_validation_error(error)})")
     unknown = [p.agent for p in prescribed if knowledge.agent_id(p.agent) is None]
@@ -168,7 +170,8 @@ def _findings(case: Case, plan: Recommendation, reading: SusceptibilityReading, 
                            f"({', '.join(newer)} tests susceptible; the guideline does not suggest the addition)")
             applies.add("unneeded_combination")
         offered = "; ".join(" + ".join(i.agent for i in o.regimen) for o in plan.options) or "none"
-        reasons.append(f"not_offered: {label} (offered for this case: {offered})")
+        removed = _why_removed(plan, agents)
+        reasons.append(f"not_offered: {label} ({f'{removed}; ' if removed else ''}offered for this case: {offered})")
         reasons.extend(f"avoid: {agent} ({entry.reason})" for entry in plan.avoid for agent in sorted(agents)
                        if agent in entry.agents and not entry.reason.startswith("The isolate tests resistant"))
         applies.add("other_discordant")
@@ -179,6 +182,23 @@ def _findings(case: Case, plan: Recommendation, reading: SusceptibilityReading, 
     applies.update(r.split(":", 1)[0] for r in dose_reasons if r.startswith(("dose_high", "dose_low")))
     applies.add("concordant" if option.tier == "preferred" else "concordant_alternative")
     return reasons, applies
+
+
+REMOVED_MARKERS = {"apply_filters": " Removed: ", "dose_regimens": " Not dosable: "}
+
+
+def _why_removed(plan: Recommendation, agents: frozenset[str]) -> str | None:
+    """Why the engine dropped this very regimen for this case (unavailable, allergy, not dosable...),
+    read from its trace, whose filter and dosing steps list each dropped regimen as 'label: reason'."""
+    for entry in plan.trace:
+        marker = REMOVED_MARKERS.get(entry.step)
+        if marker is None or marker not in entry.finding:
+            continue
+        for dropped in entry.finding.split(marker, 1)[1].rstrip(".").split("; "):
+            label, _, why = dropped.partition(": ")
+            if frozenset(label.split(" + ")) == agents:
+                return why
+    return None
 
 
 def _pairs(kn: Knowledge) -> dict[frozenset[str], str]:

@@ -23,8 +23,7 @@ from cre_advisor.fhir.reader import (
     case_from_fhir,
     draft_order,
     draft_orders,
-    parse_resource,
-    resources_in,
+    read_resources,
 )
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.microbiology import read_susceptibility
@@ -46,29 +45,31 @@ def advise(
     recommend: Planner,
     unavailable: tuple[str, ...] = (),
     concordant_cards: bool = False,
+    smart_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for one call; raises FhirInputError for invalid FHIR.
 
     `recommend` is the door's call into the engine (with the board's review states);
     `plan_link` saves the case and returns the absolute URL of its full plan; `unavailable`
-    names the prefetch keys neither the EHR nor this service could fetch.
+    names the prefetch keys neither the EHR nor this service could fetch; with
+    `smart_launch_url`, cards that link a saved plan also get a SMART launch link to it.
     """
-    resources = [r for value in prefetch.values() if value is not None for r in resources_in(parse_resource(value))]
+    resources = [r for value in prefetch.values() if value is not None for r in read_resources(value)]
     record = FhirRecord.from_resources(resources)
     found = case_from_fhir(record, codes, today)
     found.missing_data[:0] = [f"{key}: not available from the EHR (not prefetched, no FHIR access)" for key in unavailable]
     drafts, session_drafts = [], []
     if service.hook != "patient-view":
-        bundle = parse_resource(context["draftOrders"])
+        bundle = read_resources(context["draftOrders"])
         selections = context.get("selections") if service.hook == "order-select" else None
-        drafts = draft_orders(resources_in(bundle), codes, selections)
-        session_drafts = draft_orders(resources_in(bundle), codes)
+        drafts = draft_orders(bundle, codes, selections)
+        session_drafts = draft_orders(bundle, codes)
     if not found.is_cre:
         return []
 
     ctx = cards.CardContext(
         base_url=base_url, patient_id=str(context["patientId"]), encounter_id=context.get("encounterId"),
-        plan_url=None, codes=codes,
+        plan_url=None, codes=codes, smart_launch_url=smart_launch_url,
     )
     if found.refusal is not None:
         return [cards.refusal_card(ctx, found)]

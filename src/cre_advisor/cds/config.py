@@ -15,6 +15,8 @@ Example (cds-config.yaml):
         jku: [https://ehr.hospital.example/.well-known/jwks.json]
     concordant_cards: false
     cors_origins: [https://sandbox.cds-hooks.org]   # browser-based clients; "*" allows any origin
+    smart_client_id: cre-advisor                     # cards get a SMART launch link beside the plain one
+    smart_issuers: [https://fhir.hospital.example/r4]
     local_codes:
       susceptibility_mic:
         - {system: "http://lab.hospital.example/codes", code: "CZA-MIC", agent: ceftazidime-avibactam}
@@ -52,9 +54,21 @@ class CdsConfig(BaseModel):
     local_codes: LocalCodes = LocalCodes()
     fhir_timeout_s: float = Field(default=3.0, gt=0, le=30, description="Per request to the EHR's FHIR server.")
     max_token_lifetime_s: float = Field(default=3600, gt=0, le=86400)
+    smart_client_id: str | None = Field(
+        default=None, min_length=1,
+        description="This service's client_id at the EHR's SMART authorization server; cards then carry a smart link.",
+    )
+    smart_issuers: tuple[str, ...] = Field(default=(), description="FHIR servers (iss) a SMART launch may come from.")
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Origins of browser-based CDS clients allowed by CORS (scheme://host[:port]), or '*'.",
     )
+
+    @field_validator("smart_issuers")
+    @classmethod
+    def _issuers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not issuer.startswith("https://") for issuer in value):
+            raise ValueError("smart_issuers must be https URLs of FHIR servers")
+        return tuple(issuer.rstrip("/") for issuer in value)
 
     @field_validator("cors_origins")
     @classmethod

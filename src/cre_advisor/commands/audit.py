@@ -40,7 +40,10 @@ def audit_command(
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)} (got '{engine}')")
     source = Path(input_path)
-    if "://" not in input_path and not source.exists():
+    remote = "://" in input_path
+    if remote and engine == "local":
+        fail(f"the local engine reads files on this machine; use --engine spark for {input_path}")
+    if not remote and not source.exists():
         fail(f"cannot read {input_path}: no such file or directory")
     out.mkdir(parents=True, exist_ok=True)
 
@@ -50,7 +53,7 @@ def audit_command(
     if source.is_dir():
         source = _episodes_from_fhir(source, out, bad, window_days)
     if engine == "spark":
-        summary = _run_spark(str(source) if "://" not in input_path else input_path, out, bad, spark_master)
+        summary = _run_spark(input_path if remote else str(source), out, bad, spark_master)
     else:
         summary = _run_local(source, out, bad, workers)
     _print_summary(summary, bad.shown, out)

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from cre_advisor.fhir.codes import CodeMaps, shipped_code_maps
-from cre_advisor.fhir.reader import FhirCase, FhirInputError, FhirRecord, case_from_fhir, parse_resource, resources_in
+from cre_advisor.fhir.reader import FhirCase, FhirInputError, FhirRecord, case_from_fhir, read_resources
 
 __all__ = ["FhirCase", "FhirInputError", "case_from_resources"]
 
@@ -33,5 +33,5 @@ def case_from_resources(resources: Iterable[dict[str, Any]] | dict[str, Any], to
     `shipped_code_maps().with_local(...)` to read its local codes too.
     """
     items = [resources] if isinstance(resources, dict) else list(resources)
-    parsed = [r for item in items for r in resources_in(parse_resource(item))]
+    parsed = [r for item in items for r in read_resources(item)]
     return case_from_fhir(FhirRecord.from_resources(parsed), codes or shipped_code_maps(), today)

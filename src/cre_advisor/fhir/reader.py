@@ -10,7 +10,10 @@ chooses a drug or a dose; the engine does.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -68,16 +71,65 @@ def parse_resource(data: Any) -> Any:
         raise FhirInputError(f"{name}: {'.'.join(str(p) for p in loc)}: {first['msg']}") from error
 
 
-def resources_in(value: Any) -> Iterator[Any]:
-    """The resources a prefetch value or context field holds: a Bundle's entries, or itself."""
-    if value is None:
-        return
-    if value.get_resource_type() == "Bundle":
-        for entry in value.entry or ():
-            if entry.resource is not None:
-                yield entry.resource
-    else:
-        yield value
+class _ParsedCache:
+    """Validated resources by their exact JSON text, least recently used dropped first.
+
+    An EHR sends the same resources again and again (patient-view, then order-select, then
+    order-sign for one patient, each with the same prefetch), and validating FHIR is most of a
+    hook call's work. A resource whose JSON is byte-for-byte the same as one already validated
+    is not validated again. The models are shared, so nothing may modify them (the reader
+    only reads). Kept in process memory only, bounded by `size`.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def parse(self, data: Any) -> Any:
+        try:
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError):  # not JSON data: let validation say what is wrong
+            return parse_resource(data)
+        with self._lock:
+            found = self._items.get(text)
+            if found is not None:
+                self._items.move_to_end(text)
+                return found
+        parsed = parse_resource(data)
+        with self._lock:
+            self._items[text] = parsed
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return parsed
+
+
+_PARSED = _ParsedCache(size=4096)
+
+
+def read_resources(value: Any) -> list[Any]:
+    """The validated resources of a prefetch value or context field: a Bundle's entries, or itself.
+
+    A Bundle's own fields and each entry's resource are validated apart (entries through the
+    cache); an invalid entry is named as in `parse_resource`, with its place in the Bundle.
+    """
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return [_PARSED.parse(value)]
+    entries = value.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        raise FhirInputError(f"Bundle/{value.get('id', '?')}: entry: Input should be a valid list")
+    shell = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in entries or ()]
+    _PARSED.parse({**value, "entry": shell} if entries is not None else value)
+    out = []
+    for index, entry in enumerate(entries or ()):
+        resource = entry.get("resource")
+        if resource is None:
+            continue
+        try:
+            out.append(_PARSED.parse(resource))
+        except FhirInputError as error:
+            raise FhirInputError(f"{error} (Bundle entry {index})") from error
+    return out
 
 
 def _by_reference(resources: Iterable[Any]) -> dict[str, Any]:

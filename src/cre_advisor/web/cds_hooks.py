@@ -38,7 +38,7 @@ from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.security.client_tokens import TokenRejected, VerifiedClient
 from cre_advisor.store.cds_feedback import Feedback, FeedbackRejected, record_cards, record_feedback
 from cre_advisor.store.saved_cases import save_case
-from cre_advisor.web import services
+from cre_advisor.web import services, smart_launch
 
 router = APIRouter(tags=["cds-hooks"])
 # SQLite has one writer: hook calls queue for it here rather than in SQLite's busy handler, which
@@ -74,6 +74,7 @@ def install(app: FastAPI) -> None:
     """Load the CDS configuration now, so a broken file stops the server before it listens
     (ValueError naming the file and key), and answer browsers' CORS requests."""
     _app_runtime(app)
+    app.include_router(smart_launch.router)
     app.add_middleware(CdsCors)
 
 
@@ -371,6 +372,7 @@ async def call_service(service_id: str, request: Request, cds: Runtime, client: 
 
             produced = advise(
                 service, hook.context, prefetch, cds.codes, base_url=base, today=date.today(), plan_link=plan_link,
+                smart_launch_url=base + smart_launch.LAUNCH_PATH if cds.config.smart_client_id else None,
                 recommend=lambda case: services.recommend(case, request.app), unavailable=tuple(unavailable),
                 concordant_cards=cds.config.concordant_cards,
             )
