@@ -34,6 +34,7 @@ from strategies import (  # noqa: E402  (the test vocabulary lives beside the te
     SEVERITIES,
     SITES,
     TESTED_AGENTS,
+    not_cre,
 )
 
 REACTIONS = ("anaphylaxis", "severe_cutaneous", "mild", "intolerance")
@@ -128,6 +129,8 @@ def _distinct(count: int, seed: int) -> Iterator[dict[str, Any]]:
         try:
             Case.model_validate(case)
         except ValueError:
+            continue
+        if not_cre(case):  # outside the CRE definition: the engine refuses it (issue 13 item 4)
             continue
         seen.add(key)
         yield case

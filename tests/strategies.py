@@ -211,10 +211,15 @@ def contexts(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid Case in its JSON shape."""
+def any_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid Case in its JSON shape, including isolates outside the CRE definition (see `not_cre`)."""
     return {"patient": draw(patients()), "infection": draw(infections()), "isolate": draw(isolates()),
             "context": draw(contexts())}
+
+
+def cases() -> st.SearchStrategy[dict[str, Any]]:
+    """A valid CRE case: one the engine answers (an isolate outside the CRE definition is refused)."""
+    return any_cases().filter(lambda case: not not_cre(case))
 
 
 RRT_MODES = ("intermittent_hemodialysis", "crrt")
@@ -241,3 +246,35 @@ def icu_cases(draw: st.DrawFn) -> dict[str, Any]:
         if mode == "intermittent_hemodialysis" and draw(st.booleans()):
             patient["creatinine_clearance_ml_min"] = draw(st.integers(0, 20))  # residual clearance
     return case
+
+
+# ---------------------------------------------------------------- reading a case by hand (shared with bench/)
+MORGANELLACEAE = ("Proteus", "Morganella", "Providencia")
+
+
+def mic_value(entry: dict[str, Any]) -> float | None:
+    mic = entry.get("mic_mg_l")
+    if mic is None:
+        return None
+    if isinstance(mic, str):
+        return float(mic.lstrip("<>=≤≥"))
+    return float(mic)
+
+
+def _reads_susceptible(isolate: dict[str, Any], agent: str) -> bool:
+    entry = isolate["susceptibility"][agent]
+    if entry.get("interpretation") is not None:
+        return entry["interpretation"] == "S"
+    mic, s_max = mic_value(entry), CLEAR_MIC[agent][0]
+    return isolate.get("breakpoints") != "CLSI-2025" and mic is not None and s_max is not None and mic <= s_max
+
+
+def not_cre(case: dict[str, Any]) -> bool:
+    """IDSA 2024 CRE definition: a Proteus, Morganella or Providencia isolate needs resistance to a carbapenem
+    other than imipenem (or a carbapenemase); with meropenem / ertapenem tested and all susceptible it is not CRE,
+    and the engine refuses it."""
+    isolate = case["isolate"]
+    if not isolate["organism"].startswith(MORGANELLACEAE) or isolate.get("carbapenemase"):
+        return False
+    others = [a for a in (MEM, ETP) if a in isolate["susceptibility"]]
+    return bool(others) and all(_reads_susceptible(isolate, a) for a in others)

@@ -229,6 +229,11 @@ def check_scope(run: _Run) -> None:
         basis = f"not susceptible to {', '.join(resistant)}"
     else:
         basis = "carbapenem resistance taken as stated by the requester"
+        imipenem = run.reading.get("imipenem-cilastatin")
+        if organism.family == "Morganellaceae" and imipenem is not None and imipenem.active is not True:
+            run.add(run.missing, f"Meropenem or ertapenem result: imipenem alone does not make {organism.name} "
+                    "carbapenem-resistant (IDSA 2024 CRE definition); if both test susceptible and no carbapenemase "
+                    "is found, the isolate is not CRE and this plan does not apply.")
     run.step("check_scope", f"Adult, {organism.name} ({organism.family}); CRE: {basis}.", ["idsa-2024"])
 
 
@@ -332,7 +337,8 @@ def build_combination(run: _Run, candidates: list[_Candidate]) -> list[_Candidat
         # IDSA 2024 Q3.1-Q3.2 list single agents for the bladder and kidney and Q3.10 suggests no combination:
         # an older-agent pair is built only when no single active agent fits the site.
         run.step("build_combination", f"No older-agent combination for {run.site.replace('_', ' ')}: "
-                 + ("a single active agent fits the site." if candidates else "the site's single agents are the only options."),
+                 + ("a single active agent fits the site." if candidates
+                    else "the guidance suggests single agents only, and none is active, available or tolerated."),
                  ["idsa-2024:Q3.1", "idsa-2024:Q3.2", "idsa-2024:Q3.10"])
         return candidates
     if not run.allowed(cfg.id, cfg.review_status):
@@ -820,7 +826,7 @@ def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) ->
                                                                         if p not in tetracycline_pairs]
     else:
         planned = [(p, tier) for p in polymyxin_pairs or companion_pairs]
-    tetracycline_active = any(agents[a].drug_class == "tetracycline" for a in distinct)
+    tetracycline_pair = any(agents[a].drug_class == "tetracycline" for p in companion_pairs for a in p)
     built = []
     for order, ((first, second), pair_tier) in enumerate(planned, start=1):
         cautions: tuple[str, ...] = ()
@@ -829,12 +835,12 @@ def _pairs(run: _Run, backbones: list[str], companions: list[str], tier: str) ->
             cautions = (f"Meropenem only as high-dose 3-hour infusion, and only because its MIC is <= {limit:g} mg/L.",)
         built.append(_Candidate.of(
             cfg.id, pair_tier, 20 + order, (Component(agent=first), Component(agent=second)),
-            _pair_rationale(run, first, second, tetracycline_active), _pair_citations(run, first, second), cautions,
+            _pair_rationale(run, first, second, tetracycline_pair), _pair_citations(run, first, second), cautions,
         ))
     return built
 
 
-def _pair_rationale(run: _Run, first: str, second: str, tetracycline_active: bool) -> str:
+def _pair_rationale(run: _Run, first: str, second: str, tetracycline_pair: bool) -> str:
     """Why this pair, in words that name what it holds and the rule that asked for two drugs; where the two
     profiles rank it differently, the other profile's order is said too."""
     if run.severe:
@@ -849,7 +855,7 @@ def _pair_rationale(run: _Run, first: str, second: str, tetracycline_active: boo
         text += (" IDSA 2024 names tigecycline and eravacycline as alternatives outside blood and urine and does not "
                  "suggest polymyxins, so this pair ranks before any polymyxin regimen; under ESCMID 2022 a "
                  "polymyxin-based pair would rank first.")
-    elif "polymyxin" in kinds and tetracycline_active:
+    elif "polymyxin" in kinds and tetracycline_pair:
         text += (" Under IDSA 2024, which does not suggest polymyxins, a tigecycline pair without a polymyxin would "
                  "rank first here.")
     return text
