@@ -254,3 +254,11 @@ def test_a_resource_sent_again_changed_is_validated_again() -> None:
     changed = mic("cache-1", "6652-2", 64)
     again = read(ecoli(), gene("73982-1", SNOMED, "260373001"), changed)
     assert again.case.isolate.susceptibility["meropenem"].mic_mg_l == 64
+
+
+@pytest.mark.parametrize("reference", ["Observation/..", "Observation/../Patient/p", "Observation/a%2Fb", "Patient/p"])
+def test_only_observation_ids_are_fetched_as_linked_results(reference: str) -> None:
+    from cre_advisor.cds.prefetch import missing_links
+
+    assert missing_links([panel(reference)], FHIR) == []
+    assert missing_links([panel("Observation/m-1.2")], FHIR) == ["Observation/m-1.2"]

@@ -11,7 +11,6 @@ clinical: texts come from the Recommendation and the findings.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,9 +24,7 @@ from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.microbiology import SusceptibilityReading
 from cre_advisor.recommendation import Option, Recommendation, RegimenItem
 from cre_advisor.render.citations import CitationIndex, marker_text
-from cre_advisor.store.saved_cases import ID_PATTERN
 
-SAVED_CASE_ID = re.compile(ID_PATTERN)
 SUMMARY_LIMIT = 139
 UCUM = "http://unitsofmeasure.org"
 INDICATOR = {"harmful": "critical", "discordant": "warning", "misdosed": "warning", "dose-info": "info", "concordant": "info"}
@@ -121,17 +118,16 @@ def card(ctx: CardContext, card_type: str, indicator: str, text: str, detail: st
         built["selectionBehavior"] = "at-most-one"  # alternatives to one draft: never apply two
     url = ctx.plan_url or (ctx.base_url + "/")
     built["links"] = [{"label": link_label or "Full plan in the CRE advisor", "url": url, "type": "absolute"}]
-    context = app_context(ctx.plan_url) if ctx.plan_url else None
-    if ctx.smart_launch_url and context:
+    if ctx.smart_launch_url and ctx.plan_url:
         built["links"].append({"label": "Full plan in the CRE advisor (launch in the EHR)", "url": ctx.smart_launch_url,
-                               "type": "smart", "appContext": context})
+                               "type": "smart", "appContext": app_context(ctx.plan_url)})
     return built
 
 
-def app_context(plan_url: str) -> str | None:
-    """A smart link's appContext: the saved case the plan link opens, as {"case": id}."""
-    case_id = plan_url.rstrip("/").rsplit("/", 1)[-1]
-    return json.dumps({"case": case_id}) if SAVED_CASE_ID.match(case_id) else None
+def app_context(plan_url: str) -> str:
+    """A smart link's appContext: the saved case the plan link opens, as {"case": id} (the
+    launch checks the id when it comes back)."""
+    return json.dumps({"case": plan_url.rstrip("/").rsplit("/", 1)[-1]})
 
 
 def card_type(built: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ What still cannot be had is named on the card by the FHIR reader.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ MAX_PAGES = 4
 MAX_LINKED = 60  # linked results fetched per call: a large panel, never an unbounded crawl
 LINK_DEPTH = 3  # report -> panel -> member -> member
 LINKED_KEY = "linked-results"
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id datatype
 FHIR_JSON = "application/fhir+json"
 
 
@@ -92,9 +94,9 @@ def _local_reference(reference: Any, server: str) -> str | None:
             return None
         reference = reference[len(base):]
     parts = reference.split("/")
-    if len(parts) < 2 or parts[0] != "Observation" or not parts[1]:
-        return None
-    return f"Observation/{quote(parts[1], safe='-.')}"
+    if len(parts) < 2 or parts[0] != "Observation" or not _FHIR_ID.fullmatch(parts[1]) or set(parts[1]) == {"."}:
+        return None  # not a FHIR id (nor '.' or '..', which would walk the server's paths)
+    return f"Observation/{parts[1]}"
 
 
 def missing_links(values: list[Any], server: str) -> list[str]:
