@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 
 from cre_advisor import render
 from cre_advisor.case import Case
-from cre_advisor.input_words import problems
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.recommendation import Recommendation
 from cre_advisor.render.citations import CitationIndex
@@ -178,11 +177,7 @@ async def edit(request: Request) -> HTMLResponse:
 @router.post("/cases")
 async def save(request: Request) -> Response:
     form = await request.form()
-    try:
-        case = _case_from_json(str(form.get("case_json") or ""))
-    except ValidationError as exc:
-        reasons = "; ".join(found.line for found in problems(exc.errors()))
-        raise HTTPException(422, f"the case to save is not valid: {reasons}") from None
+    case = _case_from_json(str(form.get("case_json") or ""))  # a refused case: 422 in clinical words (web.errors)
     case_id = await run_in_threadpool(_store, request, case)  # the database may be across a network
     return RedirectResponse(request.url_for("saved_case_page", case_id=case_id).path, status_code=303)
 
