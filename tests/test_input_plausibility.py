@@ -39,6 +39,7 @@ from cre_advisor.case import (
     Sex,
     Site,
     SourceControl,
+    SusceptibilityResult,
 )
 from cre_advisor.cli import app
 from cre_advisor.engine import recommend
@@ -271,3 +272,15 @@ def test_dose_caps_a_clearance_above_the_ceiling_and_says_so() -> None:
     assert (data["dose_mg"], data["interval_h"]) == (2000, 6)  # cefiderocol label, CrCl >= 120: 2 g q6h
     readable = runner.invoke(app, ["dose", "cefiderocol", "--crcl", "390"])
     assert "capped from 390" in readable.output and "ceiling" in readable.output
+
+
+@pytest.mark.parametrize("mic", [True, math.nan, math.inf, 0, -1, 20_000, "20000", ">=1e5", "lots"])
+def test_an_unreadable_or_absurd_mic_is_refused_as_input(mic: Any) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SusceptibilityResult.model_validate({"mic_mg_l": mic})
+    assert "MIC" in caught.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize(("mic", "kept"), [(16, 16.0), ("<=0.25", "<=0.25"), (" 0.5/4 ", "0.5/4"), (10_000, 10_000.0)])
+def test_a_readable_mic_is_kept(mic: Any, kept: Any) -> None:
+    assert SusceptibilityResult.model_validate({"mic_mg_l": mic}).mic_mg_l == kept

@@ -152,3 +152,12 @@ def test_a_saved_case_from_before_the_checks_is_a_422_not_a_500(client: TestClie
     assert page.status_code == 422 and "Enter the weight in kilograms" in page.text
     api = client.get(f"/v1/cases/{link['id']}")
     assert api.status_code == 422 and "Weight (patient.weight_kg)" in api.json()["detail"][0]["msg"]
+
+
+def test_the_ask_page_and_saving_speak_the_same_words(client: TestClient) -> None:
+    case = copy.deepcopy(KPC_BLOODSTREAM)
+    case["patient"]["weight_kg"] = 0.001
+    ask = client.post("/ask", data={"question": "How long should I treat?", "case_json": json.dumps(case)})
+    assert ask.status_code == 422 and "Weight (patient.weight_kg)" in ask.text and "kilograms" in ask.text
+    saved = client.post("/cases", data={"case_json": json.dumps(case)}, headers={"accept": "text/html"})
+    assert saved.status_code == 422 and "Enter the weight in kilograms" in saved.text

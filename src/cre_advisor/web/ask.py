@@ -20,6 +20,7 @@ from cre_advisor.ask.compose import MAX_QUESTION_CHARS
 from cre_advisor.ask.index import default_index
 from cre_advisor.ask.models import CitedLine
 from cre_advisor.case import Case
+from cre_advisor.input_words import problems
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.render.citations import CitationIndex, Marker
 from cre_advisor.render.view import review_banner
@@ -118,10 +119,8 @@ def _case(case_json: str) -> Case | None:
 
 
 def _problem(exc: ValueError | ValidationError) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "case"
-        return f"The case could not be read ({where}: {first['msg']}). Go back to the form and check it."
+    if isinstance(exc, ValidationError):  # in the clinical words every door uses
+        return f"The case could not be read ({problems(exc.errors())[0].line}). Go back to the form and check it."
     return str(exc)
 
 
