@@ -25,6 +25,8 @@ from cre_advisor.review.workflow import Action
 from cre_advisor.web.app import create_app
 from web_helpers import make_settings
 
+PASSWORD = "quince harbour lantern 93 meadow"  # not on the common-password list the accounts refuse
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "kpc-bacteremia.json"
 HTML = {"accept": "text/html"}
 
@@ -109,7 +111,8 @@ def test_an_approved_option_names_who_approved_it_and_when(review_app: FastAPI) 
         page = _plan(client)
         review = review_of(review_app)
         with review.store.writing() as session:
-            rita = Accounts().add_user(session, "rita", "reviewer", "correct horse battery staple")
+            rita = Accounts().add_user(session, "rita", "reviewer", PASSWORD)
+            rob = Accounts().add_user(session, "rob", "reviewer", PASSWORD)
         link = re.search(r'href="(/review\?items=[^"]+)"', page)
         assert link is not None
         ids = parse_qs(urlsplit(html.unescape(link.group(1))).query)["items"][0].split(",")
@@ -119,9 +122,10 @@ def test_an_approved_option_names_who_approved_it_and_when(review_app: FastAPI) 
             h = review.store.item(item_id).hash
             review.store.act(item_id, Action.start_review, rita, expected_hash=h)
             review.store.act(item_id, Action.approve, rita, expected_hash=h)
+            review.store.act(item_id, Action.approve, rob, expected_hash=h)  # two people, always
         top = _plan(client)
         top = top[top.index('id="option-1"'):top.index('id="option-2"')]
-        assert re.search(r"Approved by your advisory board: approved by rita on \d{1,2} \w+ 20\d\d", top)
+        assert re.search(r"Approved by your advisory board: approved by rita and rob on \d{1,2} \w+ 20\d\d", top)
         second = _plan(client)
         assert "Pending review by your advisory board" in second[second.index('id="option-2"'):]
 
@@ -218,10 +222,10 @@ def board(review_app: FastAPI) -> Any:
     with TestClient(review_app, base_url="https://testserver") as client:
         review = review_of(review_app)
         with review.store.writing() as session:
-            Accounts().add_user(session, "rita", "reviewer", "correct horse battery staple")
+            Accounts().add_user(session, "rita", "reviewer", PASSWORD)
         form = client.get("/review/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-        client.post("/review/login", data={"name": "rita", "password": "correct horse battery staple", "csrf_token": csrf})
+        client.post("/review/login", data={"name": "rita", "password": PASSWORD, "csrf_token": csrf})
         yield client, review
 
 
@@ -247,10 +251,12 @@ def test_an_item_reads_as_fields_with_a_word_diff(board: Any) -> None:
     assert '<pre tabindex="0"' in page  # the JSON box scrolls by keyboard
     store = review.store  # approved, then one word of the rationale changes in a new release
     with store.writing() as session:
-        rob = Accounts().add_user(session, "rob", "reviewer", "correct horse battery staple")
+        rob = Accounts().add_user(session, "rob", "reviewer", PASSWORD)
+        ria = Accounts().add_user(session, "ria", "reviewer", PASSWORD)
     h = store.item(item).hash
     store.act(item, Action.start_review, rob, expected_hash=h)
     store.act(item, Action.approve, rob, expected_hash=h)
+    store.act(item, Action.approve, ria, expected_hash=h)
     old = review.items[item]
     payload = {**old.payload, "rationale": old.payload["rationale"].replace("slightly", "strongly", 1)}
     store.sync({item: make_item(item, "regimen", payload, "2026-12-01")})
@@ -262,12 +268,14 @@ def test_a_fully_approved_plan_says_who_approved_last(review_app: FastAPI) -> No
     with TestClient(review_app) as client:
         review = review_of(review_app)
         with review.store.writing() as session:
-            rob = Accounts().add_user(session, "rob", "reviewer", "correct horse battery staple")
+            rob = Accounts().add_user(session, "rob", "reviewer", PASSWORD)
+            ria = Accounts().add_user(session, "ria", "reviewer", PASSWORD)
         for item_id in review.items:
             h = review.store.item(item_id).hash
             review.store.act(item_id, Action.start_review, rob, expected_hash=h)
             review.store.act(item_id, Action.approve, rob, expected_hash=h)
+            review.store.act(item_id, Action.approve, ria, expected_hash=h)
         page = _plan(client)
         line = re.search(r'<p class="status-line review-approved">(.*?)</p>', page, re.S)
         assert line is not None
-        assert re.search(r"Approved by your advisory board</a> \(latest approval: rob on \d{1,2} \w+ 20\d\d\)", line.group(1))
+        assert re.search(r"Approved by your advisory board</a> \(latest approval: rob and ria on \d{1,2} \w+ 20\d\d\)", line.group(1))

@@ -184,15 +184,16 @@ def _review_module(request: Request) -> ModuleType | None:
 
 
 def _approvals(request: Request, option_ids: dict[int, list[str]]) -> dict[str, tuple[str, str]]:
-    """Who approved the current version of each item behind the options, and on which day."""
+    """Who approved the current version of each item behind the options (every approver the board's
+    rule required, in order), and the day the last of them did."""
     review = _review_module(request)
     if review is None:
         return {}
     ids = {i for ids in option_ids.values() for i in ids}
     views = review.review_of(request.app).store.items(ids)
     return {
-        v.item_id: (v.approved_by, v.approved_at.date().isoformat())
-        for v in views if v.approved_hash == v.hash and v.approved_by and v.approved_at
+        v.item_id: (" and ".join(a.approver for a in v.approvals), v.approvals[-1].at.date().isoformat())
+        for v in views if v.approved_hash == v.hash and v.approvals
     }
 
 
