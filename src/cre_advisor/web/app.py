@@ -5,8 +5,9 @@ starting several workers), starts the hourly purge of expired saved cases, adds 
 endpoints, metrics, JSON access log and default security headers, and mounts the routers: the REST API,
 the bedside pages, the static files, and each optional feature router that is installed
 (a module in OPTIONAL_ROUTERS exposing `router`). Routers reach shared state through
-`request.app.state`: `settings`, `database`, and `review_states` (None, or a callable giving
-the advisory board's state of each knowledge item, which every door passes to the engine).
+`request.app.state`: `settings`, `database`, `review_states` (None, or a callable giving
+the advisory board's state of each knowledge item, which every door passes to the engine) and
+`review_module` (the editorial review feature's module, or None).
 
 Every route's request body is capped (`Settings.max_body_bytes`, 413 beyond it) before any
 handler sees it: a declared Content-Length over the cap is refused unread, and a streamed body
@@ -111,11 +112,15 @@ class BodySizeLimit:
 
 
 def _review_states(app: FastAPI) -> Callable[[], Mapping[str, str]] | None:
-    """The review store's item states, when the editorial review feature is installed."""
+    """The review store's item states, when the editorial review feature is installed.
+
+    The feature's module is kept on `app.state.review_module` too (None without it), so pages can
+    reach the store without importing this module back."""
+    app.state.review_module = None
     if importlib.util.find_spec(REVIEW_MODULE) is None:
         return None
-    review_states_for = importlib.import_module(REVIEW_MODULE).review_states_for
-    return lambda: review_states_for(app)
+    module = app.state.review_module = importlib.import_module(REVIEW_MODULE)
+    return lambda: module.review_states_for(app)
 
 
 async def _purge_forever(database: Database, retention_days: int) -> None:

@@ -7,7 +7,6 @@ link; otherwise it travels in a hidden field so switching audience needs no stor
 
 from __future__ import annotations
 
-import importlib
 import re
 from functools import cache
 from types import ModuleType
@@ -176,11 +175,7 @@ def _result_page(
 
 def _review_module(request: Request) -> ModuleType | None:
     """The editorial review feature, when this application mounts it."""
-    from cre_advisor.web.app import REVIEW_MODULE  # app imports this module: look it up when called
-
-    if request.app.state.review_states is None:
-        return None
-    return importlib.import_module(REVIEW_MODULE)
+    return getattr(request.app.state, "review_module", None)
 
 
 def _approvals(request: Request, option_ids: dict[int, list[str]]) -> dict[str, tuple[str, str]]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from cre_advisor.recommendation import Recommendation
-    from cre_advisor.web.api import DoseRequest, InterpretRequest
+    from cre_advisor.web.requests import DoseRequest, InterpretRequest
 
 
 def recommend(case: Case, app: FastAPI) -> Recommendation:
