@@ -37,15 +37,17 @@ SINGLE_SUBJECT_KINDS = ("dose_table", "agent")
 # nothing out. An item about an agent the question names that says nothing of the question's
 # topic (an agent profile never does) shares only a drug name with it and steps back. Regimen rows
 # are exempt: a two-drug row is what a combination question asks about, though its text may not say so.
-SUBJECT_MATCH = {"topic": 1.8, "tool": 2.5, "renal": 1.3}
+# A particular kind of dose (loading dose, dose interval) is a subject too; the plain word "dose" is
+# not, as every dose table names it.
+SUBJECT_MATCH = {"topic": 1.8, "tool": 2.5, "renal": 1.3, "dose": 1.8}
 SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
+PLAIN_DOSE = "dose"
 TOPIC_KINDS = frozenset({"topic", "tool"})
 SHARES_ONLY_AGENT = 0.5
 ONLY_AGENT_KINDS = ("agent", "avoid_rule")
 # "Best abx for KPC bacteraemia?" asks what to give: rules about what not to give step back unless
 # the question names an agent or asks why not.
 AVOID_WHEN_CHOOSING = 0.6
-SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def weigh(
     focus = focus.narrowed_by(reading)
     named = set(reading.agents) or set(focus.agents)
     asks_dose = reading.asks_dose or bool(focus.agents)
-    asked = reading.subject_terms(SUBJECT_KINDS)
+    asked = frozenset(t for t in reading.subject_terms(SUBJECT_KINDS) if t.label != PLAIN_DOSE)
     topics = reading.subject_terms(TOPIC_KINDS)
     choosing = reading.asks_choice and not reading.agents and "avoid" not in {f.term.label for f in reading.found}
     asks_source = "source" in reading.kinds
@@ -91,7 +93,8 @@ def weigh(
         about_named = bool(named & set(passage.agents))
         if passage.kind == "dose_table":
             factor *= DOSE_TABLE_WHEN_ASKED if asks_dose and about_named else DOSE_TABLE_OTHERWISE
-        if named and passage.kind in SINGLE_SUBJECT_KINDS and not about_named:
+        if named and (passage.kind in SINGLE_SUBJECT_KINDS and not about_named
+                      or passage.kind == "statement" and _speaks_only_of_others(mentions.get(passage.id, frozenset()), named)):
             factor *= ABOUT_ANOTHER_AGENT
         if passage.kind == "agent" and about_named and reading.names_only_agents:
             factor *= PROFILE_WHEN_ONLY_NAMED
@@ -111,6 +114,14 @@ def weigh(
         return factor
 
     return weight
+
+
+def _speaks_only_of_others(mentioned: frozenset[Term], named: set[str]) -> bool:
+    """A statement that names agents, none of them the question's ("HIVES after cefepime" is not
+    answered first by a note on penicillin allergy and ceftazidime-avibactam); one that names no
+    agent speaks of every agent and stays."""
+    agents = {agent for term in mentioned for agent in term.agents}
+    return bool(agents) and not agents & named
 
 
 def _focus_fit(applies: Applies, focus: Focus) -> float:
