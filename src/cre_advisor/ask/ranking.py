@@ -2,7 +2,8 @@
 
 BM25 scores which words match; these weights add what the question's shape says a clinician
 wants: a dose question about an agent wants its dose table, a question naming an agent wants
-that agent's tables rather than another's (and its profile when it names nothing else), reference titles answer only questions about sources, regimen
+that agent's tables, and statements naming agents, rather than another's (and its profile when it
+names nothing else), reference titles answer only questions about sources, regimen
 rows of the guideline profile not in use step back, and so do items made only for another
 mechanism or site than the question names (or, failing that, the case's). An item whose title
 names the question's subject (allergy, duration, blood cultures, rapid tests, review status...)
@@ -22,7 +23,9 @@ from cre_advisor.ask.text import Term
 from cre_advisor.case import Profile
 from cre_advisor.knowledge.schema import Applies
 
-DOSE_TABLE_WHEN_ASKED = 2.5
+# 2.5 on the first dose tables; 3.0 once renal-replacement rows had doubled their length (BM25 scores a
+# long text lower: "cipro dosage" had put its dose table third, behind the profile and a regimen row).
+DOSE_TABLE_WHEN_ASKED = 3.0
 DOSE_TABLE_OTHERWISE = 0.7
 ABOUT_ANOTHER_AGENT = 0.5
 PROFILE_WHEN_ONLY_NAMED = 2.0
