@@ -92,8 +92,12 @@ def test_a_duration_item_for_this_site_is_given_for_this_patient(case: dict[str,
 
 
 def test_a_duration_question_does_not_list_the_options(case: dict[str, Any]) -> None:
+    """Answered with days by site first, then the general rule with the oral step-down; not the plan's options."""
     result = answer("How long should I treat?", case=case)
-    assert result.items[0].id == "icu-duration"
+    top = [item.id for item in result.items[:3]]
+    assert top[0] == "topic-duration-by-site"
+    assert "7 days" in result.items[0].lines[0].text
+    assert "icu-duration" in top
     assert not any(line.text.startswith("Option ") for line in result.for_this_patient)
 
 

@@ -51,3 +51,23 @@ def test_recall_counts_expected_items_in_the_top_k() -> None:
     assert recall(("a", "b"), ["a", "x", "y", "b"], 3) == 0.5
     assert recall(("a", "b"), ["b", "a"], 1) == 1.0  # one of two expected fits in the top 1
     assert recall(("a",), ["x", "a"], 1) == 0.0
+
+
+@pytest.mark.parametrize(("question", "first"), [
+    # Aminoglycoside levels are their own monitoring note, not the beta-lactam TDM note beside it.
+    ("amikacin trough levels", "monitor-aminoglycoside-levels"),
+    ("tobra levels", "monitor-aminoglycoside-levels"),
+    ("Should we do beta-lactam TDM?", "topic-beta-lactam-tdm"),
+    # The dose source is answered from its own passage, not a list of the titles it cites.
+    ("how were the doses worked out", "tool:dose-source"),
+])
+def test_the_item_about_the_question_comes_first(question: str, first: str) -> None:
+    assert answer(question).items[0].id == first
+
+
+def test_a_kind_of_dose_outranks_notes_that_share_only_the_setting() -> None:
+    """'Loading doses in shock' asks about loading doses: that note comes before ICU notes that only mention the critically ill."""
+    ranked = [item.id for item in answer("loading doses in shock").items]
+    assert "icu-loading-doses" in ranked
+    assert all(other not in ranked[:ranked.index("icu-loading-doses")]
+               for other in ("icu-extended-infusion", "topic-beta-lactam-tdm"))

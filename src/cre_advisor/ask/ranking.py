@@ -2,7 +2,8 @@
 
 BM25 scores which words match; these weights add what the question's shape says a clinician
 wants: a dose question about an agent wants its dose table, a question naming an agent wants
-that agent's tables rather than another's (and its profile when it names nothing else), reference titles answer only questions about sources, regimen
+that agent's tables, and statements naming agents, rather than another's (and its profile when it
+names nothing else), reference titles answer only questions about sources, regimen
 rows of the guideline profile not in use step back, and so do items made only for another
 mechanism or site than the question names (or, failing that, the case's). An item whose title
 names the question's subject (allergy, duration, blood cultures, rapid tests, review status...)
@@ -22,7 +23,9 @@ from cre_advisor.ask.text import Term
 from cre_advisor.case import Profile
 from cre_advisor.knowledge.schema import Applies
 
-DOSE_TABLE_WHEN_ASKED = 2.5
+# 2.5 on the first dose tables; 3.0 once renal-replacement rows had doubled their length (BM25 scores a
+# long text lower: "cipro dosage" had put its dose table third, behind the profile and a regimen row).
+DOSE_TABLE_WHEN_ASKED = 3.0
 DOSE_TABLE_OTHERWISE = 0.7
 ABOUT_ANOTHER_AGENT = 0.5
 PROFILE_WHEN_ONLY_NAMED = 2.0
@@ -37,15 +40,17 @@ SINGLE_SUBJECT_KINDS = ("dose_table", "agent")
 # nothing out. An item about an agent the question names that says nothing of the question's
 # topic (an agent profile never does) shares only a drug name with it and steps back. Regimen rows
 # are exempt: a two-drug row is what a combination question asks about, though its text may not say so.
-SUBJECT_MATCH = {"topic": 1.8, "tool": 2.5, "renal": 1.3}
+# A particular kind of dose (loading dose, dose interval) is a subject too; the plain word "dose" is
+# not, as every dose table names it.
+SUBJECT_MATCH = {"topic": 1.8, "tool": 2.5, "renal": 1.3, "dose": 1.8}
 SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
+PLAIN_DOSE = "dose"
 TOPIC_KINDS = frozenset({"topic", "tool"})
 SHARES_ONLY_AGENT = 0.5
 ONLY_AGENT_KINDS = ("agent", "avoid_rule")
 # "Best abx for KPC bacteraemia?" asks what to give: rules about what not to give step back unless
 # the question names an agent or asks why not.
 AVOID_WHEN_CHOOSING = 0.6
-SUBJECT_KINDS = frozenset(SUBJECT_MATCH)
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def weigh(
     focus = focus.narrowed_by(reading)
     named = set(reading.agents) or set(focus.agents)
     asks_dose = reading.asks_dose or bool(focus.agents)
-    asked = reading.subject_terms(SUBJECT_KINDS)
+    asked = frozenset(t for t in reading.subject_terms(SUBJECT_KINDS) if t.label != PLAIN_DOSE)
     topics = reading.subject_terms(TOPIC_KINDS)
     choosing = reading.asks_choice and not reading.agents and "avoid" not in {f.term.label for f in reading.found}
     asks_source = "source" in reading.kinds
@@ -91,7 +96,8 @@ def weigh(
         about_named = bool(named & set(passage.agents))
         if passage.kind == "dose_table":
             factor *= DOSE_TABLE_WHEN_ASKED if asks_dose and about_named else DOSE_TABLE_OTHERWISE
-        if named and passage.kind in SINGLE_SUBJECT_KINDS and not about_named:
+        if named and (passage.kind in SINGLE_SUBJECT_KINDS and not about_named
+                      or passage.kind == "statement" and _speaks_only_of_others(mentions.get(passage.id, frozenset()), named)):
             factor *= ABOUT_ANOTHER_AGENT
         if passage.kind == "agent" and about_named and reading.names_only_agents:
             factor *= PROFILE_WHEN_ONLY_NAMED
@@ -111,6 +117,14 @@ def weigh(
         return factor
 
     return weight
+
+
+def _speaks_only_of_others(mentioned: frozenset[Term], named: set[str]) -> bool:
+    """A statement that names agents, none of them the question's ("HIVES after cefepime" is not
+    answered first by a note on penicillin allergy and ceftazidime-avibactam); one that names no
+    agent speaks of every agent and stays."""
+    agents = {agent for term in mentioned for agent in term.agents}
+    return bool(agents) and not agents & named
 
 
 def _focus_fit(applies: Applies, focus: Focus) -> float:

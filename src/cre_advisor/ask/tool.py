@@ -62,12 +62,14 @@ def _version(knowledge: Knowledge) -> Passage:
 
 def _dose_source(knowledge: Knowledge, dose_tables: list[Passage]) -> Passage:
     cited = dict.fromkeys(c.split(":")[0] for table in dose_tables for line in table.body("clinician") for c in line.citations)
-    sources = "; ".join(knowledge.references[ref].title for ref in cited if ref in knowledge.references)
     lines = [Line(f"Each dose shown is a row of the agent's adult dose table in this tool's knowledge base "
                   f"({len(dose_tables)} tables): the row for the patient's creatinine clearance or renal replacement, "
                   "and the body weight where the dose is per kg. Nothing is extrapolated beyond the rows; where no row "
                   "fits, the plan says the dose must be individualised."),
+             # The sources go in the line's citations, not its text: written out, some 40 titles (with their
+             # strengths, "40 mg/ml") drowned this passage's own words in the index and put doses in the patient view.
              Line("Every row names its source beside it (a drug label section or a guideline table), listed under Sources "
-                  f"with the plan. The dose tables cite: {sources}.", tuple(cited))]
+                  "with the plan; the sources the dose tables draw on are cited on this line.",
+                  tuple(ref for ref in cited if ref in knowledge.references))]
     return _passage("tool:dose-source", "This tool: where a dose comes from", lines,
                     "dose doses source come from table label guideline evidence calculated worked out")
