@@ -17,6 +17,7 @@ import bm25s
 import numpy as np
 
 from cre_advisor.ask.passages import Passage, build_passages
+from cre_advisor.ask.tool import tool_passages
 from cre_advisor.ask.text import Found, Lexicon, Speller, Term, Tokeniser, agent_token, minor_age
 from cre_advisor.ask.vocabulary import Vocabulary, default_vocabulary
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
@@ -92,7 +93,8 @@ class AskIndex:
         self.vocabulary = vocabulary
         self.lexicon = Lexicon(knowledge, vocabulary)
         self.tokeniser = Tokeniser(vocabulary.filler)
-        self.passages = build_passages(knowledge)
+        items = build_passages(knowledge)
+        self.passages = [*items, *tool_passages(knowledge, (p for p in items if p.kind == "dose_table"))]
         self.subjects = {p.id: frozenset(f.term for f in self.lexicon.scan(p.subject)) for p in self.passages}
         self.mentions = {
             p.id: self.subjects[p.id] if p.kind == "agent" else frozenset(f.term for f in self.lexicon.scan(p.index_text))

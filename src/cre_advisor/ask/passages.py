@@ -79,9 +79,8 @@ class Passage:
 
 
 def build_passages(knowledge: Knowledge) -> list[Passage]:
-    """Every item the index holds, in a stable order, then the passages about the tool itself."""
-    from cre_advisor.ask.tool import tool_passages  # tool.py builds on this module's Passage
-
+    """Every knowledge item the index holds, in a stable order (`ask.tool` adds the passages about
+    the tool itself, built from these)."""
     dose_tables = [_dose_table(knowledge, d) for d in knowledge.dosing.agents.values()]
     return [
         *(_statement(s) for s in knowledge.statements.values() if s.kind != "disclaimer"),
@@ -91,7 +90,6 @@ def build_passages(knowledge: Knowledge) -> list[Passage]:
         *(_agent(a) for a in knowledge.agents.values()),
         _combination(knowledge, knowledge.combination),
         *(_reference(r) for r in knowledge.references.values()),
-        *tool_passages(knowledge, dose_tables),
     ]
 
 
