@@ -18,11 +18,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.ask.compose import answer
 from cre_advisor.ask.models import Answer
+from cre_advisor.knowledge.yaml_files import load_yaml
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -51,7 +51,7 @@ class QuestionSet(_Row):
     @classmethod
     def load(cls, path: Path) -> QuestionSet:
         with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = load_yaml(handle)
         data["not_covered"] = [{"q": row} if isinstance(row, str) else row for row in data["not_covered"]]
         return cls.model_validate(data)
 

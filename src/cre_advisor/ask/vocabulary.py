@@ -9,11 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.case import RenalReplacement
 from cre_advisor.knowledge.schema import Group, SiteName
+from cre_advisor.knowledge.yaml_files import load_yaml
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
 
@@ -73,4 +73,4 @@ class Vocabulary(_Data):
 @cache
 def default_vocabulary() -> Vocabulary:
     with VOCABULARY_FILE.open(encoding="utf-8") as handle:
-        return Vocabulary.model_validate(yaml.safe_load(handle))
+        return Vocabulary.model_validate(load_yaml(handle))

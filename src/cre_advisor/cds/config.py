@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cre_advisor.fhir.codes import LocalCodes
+from cre_advisor.knowledge.yaml_files import load_yaml
 from cre_advisor.security.client_tokens import TrustedClient
 
 CONFIG_ENV = "CRE_ADVISOR_CDS_CONFIG"
@@ -96,7 +97,7 @@ def load_cds_config(path: str | Path | None = None) -> CdsConfig:
     if chosen:
         try:
             with Path(chosen).open(encoding="utf-8") as handle:
-                data = yaml.safe_load(handle) or {}
+                data = load_yaml(handle) or {}
         except (OSError, yaml.YAMLError) as error:
             raise ValueError(f"CDS configuration {chosen}: {error}") from error
         if not isinstance(data, dict):
@@ -116,4 +117,4 @@ def load_cds_config(path: str | Path | None = None) -> CdsConfig:
 def card_settings() -> dict[str, Any]:
     """cards.yaml: source, topics and override reasons (read once)."""
     with CARDS_FILE.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)

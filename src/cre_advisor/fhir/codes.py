@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.knowledge.loader import default_knowledge
+from cre_advisor.knowledge.yaml_files import load_yaml
 
 CODES_FILE = Path(__file__).with_name("codes.yaml")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -146,7 +146,7 @@ _ENZYMES = {"KPC": "KPC", "NDM": "NDM", "VIM": "VIM", "IMP": "IMP", "GES": "GES"
 
 def _read(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)
 
 
 @cache

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cre_advisor.knowledge.yaml_files import load_yaml
+
 ENV_EXTRA_TABLES = "CRE_ADVISOR_BREAKPOINTS"
 
 SiteScope = Literal["meningitis", "urinary_origin", "uncomplicated_uti"]
@@ -193,7 +195,7 @@ def read_breakpoint_table(path: str | Path) -> BreakpointTable:
         if path.stat().st_size > MAX_TABLE_BYTES:
             raise ValueError(f"larger than {MAX_TABLE_BYTES // 1_000_000} MB; a laboratory table is a few kilobytes")
         with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = load_yaml(handle)
         return BreakpointTable.model_validate(data)
     except RecursionError:
         raise ValueError(f"breakpoint table {path}: nests too deeply to be a table") from None

@@ -14,9 +14,6 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, get_args
 
-import yaml
-
-from cre_advisor.lru import LruDict
 from cre_advisor.knowledge.schema import (
     Agent,
     AvoidRule,
@@ -27,6 +24,8 @@ from cre_advisor.knowledge.schema import (
     SiteName,
     Statement,
 )
+from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.lru import LruDict
 
 KNOWLEDGE_DIR = Path(__file__).parent
 # Entries per memo: bench/memory.py (110,000 of its varied cases measured) fills the largest (the engine's rule
@@ -54,7 +53,7 @@ class Organism:
 
 def _read(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)
 
 
 def _with_defaults(rows: list[dict[str, Any]], defaults: dict[str, Any]) -> list[dict[str, Any]]:
@@ -122,8 +121,8 @@ class Knowledge:
         }
         self.organism_names: tuple[str, ...] = tuple(row["name"] for row in organisms["enterobacterales"])
 
-        from cre_advisor.knowledge.dosing_tables import load_dosing_tables
         from cre_advisor.knowledge.breakpoint_tables import load_breakpoint_tables
+        from cre_advisor.knowledge.dosing_tables import load_dosing_tables
 
         self.dosing = load_dosing_tables(directory, item_defaults)
         self.breakpoint_tables = load_breakpoint_tables(directory, item_defaults)

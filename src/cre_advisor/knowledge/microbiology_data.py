@@ -14,8 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from cre_advisor.knowledge.yaml_files import load_yaml
 
 
 class _Data(BaseModel):
@@ -73,7 +74,7 @@ class MechanismData(_Data):
 
 def _read(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)
 
 
 @cache

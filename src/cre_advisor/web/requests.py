@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cre_advisor.case import (
-    AgeYears,
     AgentId,
+    AgeYears,
     ClearanceMlMin,
     CreatinineMgDl,
     CreatinineUmolL,
@@ -24,7 +24,11 @@ from cre_advisor.case import (
     WeightKg,
     input_conflict,
 )
-from cre_advisor.input_words import CLEARANCE_AND_CREATININE, CREATININE_TWICE, EFFLUENT_ONLY_CRRT
+from cre_advisor.input_words import (
+    CLEARANCE_AND_CREATININE,
+    CREATININE_TWICE,
+    EFFLUENT_ONLY_CRRT,
+)
 from cre_advisor.knowledge.loader import default_knowledge
 from cre_advisor.mic_values import parse_mic
 
