@@ -1,6 +1,6 @@
 """Clinical vignettes: each file in tests/cases/ is one SPEC rule seen from one patient.
 
-The expectations in the files were written by hand from /work/shared/clinical/SPEC.md and
+The expectations in the files were written by hand from docs/clinical/SPEC.md and
 DOSING.md; none comes from running the engine. A vignette holds:
 
   title, rule ("SPEC 3 KPC preferred"), fires (true: the rule acts on this case; false: the

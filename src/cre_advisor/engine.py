@@ -569,9 +569,8 @@ def _facts(run: _Run) -> dict[str, object]:
 def _applies(run: _Run, applies: Applies) -> bool:
     """Whether a row's or statement's conditions hold for this case (empty field = any)."""
     facts = run.facts
-    for name in _MATCHED_FIELDS:
-        allowed = getattr(applies, name)
-        if allowed and facts[name] not in allowed:
+    for name, allowed in _conditions(run.kn, applies):
+        if facts[name] not in allowed:
             return False
     if applies.severe is not None and applies.severe != run.severe:
         return False
@@ -582,6 +581,18 @@ def _applies(run: _Run, applies: Applies) -> bool:
 
 _MATCHED_FIELDS = ("profiles", "groups", "sites", "severities", "source_control", "renal_replacement", "basis",
                    "organism_genera")
+
+
+def _conditions(kn: Knowledge, applies: Applies) -> tuple[tuple[str, frozenset[object]], ...]:
+    """The fields of `applies` that restrict anything, as sets: worked out once per item, since a new
+    combination of case facts tests every row and statement of the knowledge base against them."""
+    memo = kn.memos["engine.conditions"]
+    found = memo.get(id(applies))
+    if found is None or found[0] is not applies:  # the item is kept in the entry, so its id stays its own
+        found = memo[id(applies)] = (applies, tuple(
+            (name, frozenset(allowed)) for name in _MATCHED_FIELDS if (allowed := getattr(applies, name))
+        ))
+    return found[1]
 
 
 @dataclass(frozen=True)

@@ -128,13 +128,15 @@ class SusceptibilityReading:
     warnings: list[str] = field(default_factory=list)
     missing_data: list[str] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
+    _cited: set[str] = field(default_factory=set, repr=False)  # the same sources, for a constant-time "seen?"
 
     def get(self, agent: str) -> AgentResult | None:
         return self.results.get(agent)
 
     def _cite(self, *citations: str) -> None:
         for citation in citations:
-            if citation not in self.citations:
+            if citation not in self._cited:
+                self._cited.add(citation)
                 self.citations.append(citation)
 
 
