@@ -584,15 +584,23 @@ _MATCHED_FIELDS = ("profiles", "groups", "sites", "severities", "source_control"
 
 
 def _conditions(kn: Knowledge, applies: Applies) -> tuple[tuple[str, frozenset[object]], ...]:
-    """The fields of `applies` that restrict anything, as sets: worked out once per item, since a new
-    combination of case facts tests every row and statement of the knowledge base against them."""
+    """The fields of `applies` that restrict anything, as sets: worked out once per knowledge base for
+    every row, avoid rule and statement, since a new combination of case facts tests them all."""
+    return _condition_table(kn)[id(applies)]
+
+
+def _condition_table(kn: Knowledge) -> dict[int, tuple[tuple[str, frozenset[object]], ...]]:
+    """id of each item's `Applies` (alive as long as the knowledge base) -> its restricting fields."""
     memo = kn.memos["engine.conditions"]
-    found = memo.get(id(applies))
-    if found is None or found[0] is not applies:  # the item is kept in the entry, so its id stays its own
-        found = memo[id(applies)] = (applies, tuple(
-            (name, frozenset(allowed)) for name in _MATCHED_FIELDS if (allowed := getattr(applies, name))
-        ))
-    return found[1]
+    table = memo.get(None)
+    if table is None:
+        items = (*kn.regimens, *kn.avoid_rules, *kn.statements.values())
+        table = memo[None] = {
+            id(item.applies): tuple((name, frozenset(allowed)) for name in _MATCHED_FIELDS
+                                    if (allowed := getattr(item.applies, name)))
+            for item in items
+        }
+    return table
 
 
 @dataclass(frozen=True)
