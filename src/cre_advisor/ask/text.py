@@ -19,7 +19,7 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from cre_advisor.ask.vocabulary import Vocabulary
 from cre_advisor.knowledge.loader import Knowledge, OutOfScopeOrganism
-from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.knowledge.yaml_files import load_knowledge_yaml
 
 _SEPARATORS = re.compile(r"[\s./-]+")
 _FLEXIBLE_SEPARATOR = r"[\s./-]*"
@@ -168,7 +168,7 @@ class Lexicon:
 def _organism_names(knowledge: Knowledge) -> dict[str, list[str]]:
     """Names and synonyms from organisms.yaml, in scope and out of it (the loader keeps them private)."""
     with (knowledge.directory / "organisms.yaml").open(encoding="utf-8") as handle:
-        data = load_yaml(handle)
+        data = load_knowledge_yaml(handle)
     return {
         group: [name for row in data[group] for name in (row["name"], *row.get("synonyms", ()))]
         for group in ("enterobacterales", "out_of_scope")

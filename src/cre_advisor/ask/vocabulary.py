@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cre_advisor.case import RenalReplacement
 from cre_advisor.knowledge.schema import Group, SiteName
-from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.knowledge.yaml_files import load_knowledge_yaml
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
 
@@ -73,4 +73,4 @@ class Vocabulary(_Data):
 @cache
 def default_vocabulary() -> Vocabulary:
     with VOCABULARY_FILE.open(encoding="utf-8") as handle:
-        return Vocabulary.model_validate(load_yaml(handle))
+        return Vocabulary.model_validate(load_knowledge_yaml(handle))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cre_advisor.knowledge.schema import Item
-from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.knowledge.yaml_files import load_knowledge_yaml
 
 # Variant names the engine may ask for; an agent defines the ones its sources give.
 VARIANT_NAMES = ("default", "cystitis", "meningitis", "with_ceftazidime_avibactam", "high_exposure", "oral", "oral_cystitis")
@@ -243,7 +243,7 @@ class DosingTables(_Data):
 
 def load_dosing_tables(directory: Path, item_defaults: dict[str, Any]) -> DosingTables:
     with (directory / "dosing.yaml").open(encoding="utf-8") as handle:
-        data = load_yaml(handle)
+        data = load_knowledge_yaml(handle)
     agents = {
         agent: {**item_defaults, "id": f"dosing:{agent}", **row} for agent, row in data["agents"].items()
     }

@@ -24,7 +24,7 @@ from cre_advisor.knowledge.schema import (
     SiteName,
     Statement,
 )
-from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.knowledge.yaml_files import load_knowledge_yaml
 from cre_advisor.lru import LruDict
 
 KNOWLEDGE_DIR = Path(__file__).parent
@@ -53,7 +53,7 @@ class Organism:
 
 def _read(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return load_yaml(handle)
+        return load_knowledge_yaml(handle)
 
 
 def _with_defaults(rows: list[dict[str, Any]], defaults: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.knowledge.yaml_files import load_knowledge_yaml
 
 
 class _Data(BaseModel):
@@ -74,7 +74,7 @@ class MechanismData(_Data):
 
 def _read(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return load_yaml(handle)
+        return load_knowledge_yaml(handle)
 
 
 @cache

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from cre_advisor.knowledge.loader import Knowledge
-from cre_advisor.knowledge.yaml_files import load_yaml
+from cre_advisor.knowledge.yaml_files import load_knowledge_yaml
 
 Kind = Literal[
     "agent", "dosing", "regimen", "avoid", "combination", "statement", "reference", "table", "breakpoints"
@@ -62,7 +62,7 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        data = load_yaml(handle)
+        data = load_knowledge_yaml(handle)
     return data if isinstance(data, dict) else {"rows": data}
 
 
