@@ -201,12 +201,12 @@ def main() -> None:
                                                serialization.NoEncryption()))
         config = Path(data_dir) / "cds-config.yaml"
         config.write_text(yaml.safe_dump(_config(port, key)), encoding="utf-8")
-        with loadgen.serving(port, data_dir, {"CRE_ADVISOR_CDS_CONFIG": str(config)}):
+        with loadgen.serving(port, data_dir, {"CRE_ADVISOR_CDS_CONFIG": str(config)}, workers=args.workers):
             results = {label: loadgen.run_client(__file__, [str(port), kind, str(key_file), str(args.pool)], args)
                        for label, kind in (("bare parse", "bare"), ("order-sign unsigned", "unsigned"),
                                            ("order-sign signed", "signed"))}
 
-    print(f"CDS Hooks benchmark: {args.clients} concurrent clients, {args.seconds:g} s per endpoint, one uvicorn worker")
+    print(f"CDS Hooks benchmark: {args.clients} concurrent clients, {args.seconds:g} s per endpoint, {args.workers} uvicorn worker(s)")
     loadgen.print_table(results, {label: "  (request pool ran out: raise --pool)"
                                   for label, r in results.items() if r["pool_exhausted"]})
     bare, signed = results["bare parse"], results["order-sign signed"]

@@ -71,10 +71,10 @@ def main() -> None:
         return
 
     port = loadgen.free_port()
-    with tempfile.TemporaryDirectory(prefix="cre-bench-") as data_dir, loadgen.serving(port, data_dir):
+    with tempfile.TemporaryDirectory(prefix="cre-bench-") as data_dir, loadgen.serving(port, data_dir, workers=args.workers):
         results = {label: loadgen.run_client(__file__, [str(port), path], args) for label, path in ENDPOINTS}
 
-    print(f"HTTP benchmark: {args.clients} concurrent clients, {args.seconds:g} s per endpoint, one uvicorn worker")
+    print(f"HTTP benchmark: {args.clients} concurrent clients, {args.seconds:g} s per endpoint, {args.workers} uvicorn worker(s)")
     loadgen.print_table(results)
     bare, real = results["bare parse"], results["recommendations"]
     ratio = real["throughput"] / bare["throughput"]

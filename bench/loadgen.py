@@ -80,6 +80,7 @@ def add_load_options(parser: argparse.ArgumentParser, clients: int) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per endpoint first")
     parser.add_argument("--clients", type=int, default=clients, help="concurrent keep-alive connections")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes serving the app")
 
 
 def free_port() -> int:
@@ -103,19 +104,27 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60)
 
 
 @contextmanager
-def serving(port: int, data_dir: str, env: Mapping[str, str] | None = None) -> Iterator[None]:
-    """The app with its benchmark route on 127.0.0.1:`port`, ready on entry and stopped on exit."""
+def serving(port: int, data_dir: str, env: Mapping[str, str] | None = None, workers: int = 1) -> Iterator[None]:
+    """The app with its benchmark route on 127.0.0.1:`port`, ready on entry and stopped on exit. With several
+    workers the schema is migrated here first, as `cre-advisor serve --workers N` does, and each worker only
+    opens the database."""
     environment = {**os.environ, "CRE_ADVISOR_BENCH_ROUTES": "1", "CRE_ADVISOR_DATA_DIR": data_dir, **(env or {})}
+    target = ["cre_advisor.web.app:create_app"]
+    if workers > 1:
+        subprocess.run([sys.executable, "-c", "from cre_advisor.settings import Settings; from cre_advisor.store.database "
+                        "import Database; s = Settings.resolve(); s.ensure_data_dir(); Database(s.database_url).migrate()"],
+                       env=environment, check=True)
+        target = ["cre_advisor.web.app:create_worker_app", "--timeout-worker-healthcheck", "60"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "cre_advisor.web.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"], env=environment,
+        [sys.executable, "-m", "uvicorn", *target, "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"], env=environment,
     )
     try:
         _wait_ready(port, server)
         yield
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=20)
 
 
 def run_client(script: str, client_args: Sequence[str], options: argparse.Namespace) -> dict[str, Any]:
