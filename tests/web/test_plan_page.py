@@ -98,7 +98,7 @@ def test_each_option_shows_its_own_review_status(client: TestClient) -> None:
     options = re.findall(r'<li class="option[^"]*" id="option-\d+">(.*?)</li>\s*(?=<li class="option|</ol>)', page, re.S)
     assert len(options) >= 2
     for option in options:
-        assert "Pending review by your advisory board: content updated 24 November 2026." in option
+        assert "Pending review by your advisory board: content updated 4 December 2026." in option
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_result_page_shows_the_adjusted_dose_and_everything_around_it(client: Te
     # DOSING.md meropenem-vaborbactam, eGFR 30-49: 2 g q8h (not the 4 g of normal function).
     assert top.agent == "meropenem-vaborbactam" and top.dose.startswith("2 g")
     assert f"Meropenem-vaborbactam IV: {top.dose}" in text
-    assert "Pending review by your advisory board" in text and "24 November 2026" in text
+    assert "Pending review by your advisory board" in text and "4 December 2026" in text
     assert "Which best describes you?" in text
     assert "<details" in page and "How this answer was reached" in text
     assert 'id="ref-1"' in page and 'href="#ref-1"' in page
