@@ -194,7 +194,7 @@ def test_cefiderocol_crrt_without_a_rate_gives_four_bands_and_asks() -> None:
     result = _dose("cefiderocol", _on(CRRT))
     assert (result.dose_mg, result.interval_h) == (2000, None)
     assert len(result.dose_options) == 4 and "effluent <= 2 L/h: 1.5 g q12h" in result.dose
-    assert any("give it" in n for n in result.notes)
+    assert any("effluent rate (L/h): enter it" in n for n in result.notes)
 
 
 # ---- first 48 h with unstable creatinine (Crass 2019) ---------------------------------------------

@@ -281,6 +281,8 @@ def _result(agent: str, name: str, route: str, variant_notes: tuple[str, ...], p
         notes = pick.usual_notes
     else:
         notes = _notes(variant_notes, pick, weight.notes, dose, chosen)
+    if hepatic is not None and hepatic.replaces_variant_notes:
+        notes = tuple(note for note in notes if note not in chosen.notes)
     adjusted_for = band
     if weight.kg is not None:  # a weight is only worked out for a variant with a weight rule
         adjusted_for += f"; {weight.basis} weight {weight.kg:g} kg"
@@ -540,7 +542,7 @@ def _plan(chosen: Variant, dosing: AgentDosing, principles: Principles) -> _Plan
     hemodialysis = chosen.hemodialysis
     if chosen.hemodialysis_by_residual_crcl:
         hd_unknown = choose_by(chosen.hemodialysis_by_residual_crcl, "intermittent haemodialysis, residual CrCl not given",
-                               "the haemodialysis dose depends on the residual creatinine clearance (mL/min): give it")
+                               "the haemodialysis dose depends on the residual creatinine clearance (mL/min): enter it")
     else:
         hd_unknown = row_pick(hemodialysis or _no_row(chosen, "intermittent haemodialysis"))
     bands = tuple((row, row_pick(row)) for row in chosen.bands)
@@ -559,7 +561,7 @@ def _plan(chosen: Variant, dosing: AgentDosing, principles: Principles) -> _Plan
         crrt=tuple((row, row_pick(row)) for row in chosen.crrt),
         crrt_only=crrt_only,
         crrt_unknown=choose_by(chosen.crrt, "CRRT, effluent rate not given",
-                               "the CRRT dose depends on the effluent rate (L/h): give it") if crrt_only is None else None,
+                               "the CRRT dose depends on the effluent rate (L/h): enter it") if crrt_only is None else None,
     )
 
 

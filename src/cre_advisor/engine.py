@@ -1005,7 +1005,7 @@ def _patient_exclusions(run: _Run) -> list[tuple[list[str], str, list[str]]]:
             if hits:
                 entries.append((hits, f"{allergy.reaction.value.replace('_', ' ').capitalize()} to {allergy.agent}: "
                                       "the same drug, products containing it and agents sharing its side chain "
-                                      "(ceftazidime and aztreonam share one) are left out.", ["idsa-2024"]))
+                                      "(the agents listed here) are left out.", ["idsa-2024"]))
     if run.case.patient.pregnant:
         tetracyclines = sorted(a for a, i in run.kn.agents.items() if i.pregnancy == "avoid")
         statement = run.kn.statements["pregnancy-tetracyclines"]

@@ -188,7 +188,7 @@ def assess_renal_values(
         above_ceiling = round(crcl, 1)
         source, check = (("measured clearance", "check the measurement") if method == "measured" else
                          ("Cockcroft-Gault estimate", "check the creatinine, its unit and the weight"))
-        flags.append(f"creatinine clearance {crcl:.0f} mL/min ({source}) is above the {CRCL_CEILING_ML_MIN:g} mL/min "
+        flags.append(f"creatinine clearance {above_ceiling:g} mL/min ({source}) is above the {CRCL_CEILING_ML_MIN:g} mL/min "
                      f"ceiling: doses are chosen for {CRCL_CEILING_ML_MIN:g} mL/min; {check}")
         crcl = CRCL_CEILING_ML_MIN
     if crcl is not None and crcl >= AUGMENTED_CLEARANCE_ML_MIN:

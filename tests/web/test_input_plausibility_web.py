@@ -75,13 +75,13 @@ def test_dose_refuses_implausible_values(client: TestClient, body: dict[str, Any
 
 
 def test_dose_caps_a_clearance_above_the_ceiling_with_a_warning(client: TestClient) -> None:
-    # (140 - 20) x 100 / (72 x 0.3) = 556 mL/min by Cockcroft-Gault: capped at 250, and said.
+    # (140 - 20) x 100 / (72 x 0.3) = 555.6 mL/min by Cockcroft-Gault: capped at 250, and said.
     body = client.post("/v1/dose", json={
         "agent": "cefiderocol", "age_years": 20, "sex": "male", "weight_kg": 100, "serum_creatinine_mg_dl": 0.3,
         "crcl_weight_basis": "actual",
     }).json()
     assert body["renal"]["crcl_ml_min"] == 250
-    assert any("556 mL/min" in flag and "ceiling" in flag for flag in body["renal"]["flags"])
+    assert any("555.6 mL/min" in flag and "ceiling" in flag for flag in body["renal"]["flags"])
 
 
 def test_the_plan_says_when_the_clearance_was_capped(client: TestClient, kpc_case: dict[str, Any]) -> None:

@@ -170,6 +170,9 @@ class HepaticChange(_Data):
     interval_h: float | None = Field(default=None, gt=0)
     individualise: str | None = None
     notes: tuple[str, ...] = ()
+    replaces_variant_notes: bool = Field(
+        default=False, description="The variant's own notes describe the regimen this change replaces: leave them out."
+    )
     citations: tuple[str, ...] = Field(min_length=1)
 
 
