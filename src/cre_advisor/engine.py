@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from cre_advisor.case import Case, Reaction, Severity, Sex, Site
+from cre_advisor.case import Case, Reaction, RenalReplacement, Severity, Sex, Site
 from cre_advisor.dosing import DoseResult, FixedDoseResult, dose_for
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 from cre_advisor.knowledge.schema import CODE_FIRED_STATEMENTS, Applies, Component, RegimenRow, Statement
@@ -956,6 +956,12 @@ def _dose_components(run: _Run, cand: _Candidate) -> tuple[list[RegimenItem], st
             return [], f"{comp.agent} is not recommended for {dose.band} ({'; '.join(dose.notes)})"
         run.used.add(dosing.id)
         items.append(_regimen_item(run.kn, dose, anaerobic=comp.role == "anaerobic"))
+    if patient.renal_replacement is RenalReplacement.intermittent_hemodialysis:
+        # The label's dialysis rows are by residual clearance (the renal step already asks for a CRRT rate).
+        for item in items:
+            if item.dose_options:
+                run.add(run.missing, f"Residual creatinine clearance on haemodialysis (mL/min): it picks the "
+                        f"{item.agent} dose among those listed.")
     return items, None
 
 
