@@ -15,17 +15,14 @@ from functools import cache
 import typer
 from typer.core import TyperGroup
 
-# command name -> the feature module that registers it
-FEATURES = {
-    "recommend": "recommend", "dose": "dose", "interpret": "interpret", "knowledge": "knowledge",
-    "serve": "serve", "cds": "cds", "users": "users", "review": "review", "ask": "ask", "audit": "audit", "cases": "cases",
-}
+# each command is registered by the feature module of the same name in cre_advisor.commands
+FEATURES = ("recommend", "dose", "interpret", "knowledge", "serve", "cds", "users", "review", "ask", "audit", "cases")
 
 
 @cache
 def _feature_command(name: str) -> typer.core.TyperCommand | TyperGroup:
     """Import the feature module behind `name` and return the click command it registers."""
-    module = importlib.import_module(f"cre_advisor.commands.{FEATURES[name]}")
+    module = importlib.import_module(f"cre_advisor.commands.{name}")
     holder = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     module.register(holder)
     built = typer.main.get_command(holder)

@@ -569,7 +569,7 @@ def _facts(run: _Run) -> dict[str, object]:
 def _applies(run: _Run, applies: Applies) -> bool:
     """Whether a row's or statement's conditions hold for this case (empty field = any)."""
     facts = run.facts
-    for name, allowed in _conditions(run.kn, applies):
+    for name, allowed in _condition_table(run.kn)[id(applies)]:
         if facts[name] not in allowed:
             return False
     if applies.severe is not None and applies.severe != run.severe:
@@ -583,14 +583,10 @@ _MATCHED_FIELDS = ("profiles", "groups", "sites", "severities", "source_control"
                    "organism_genera")
 
 
-def _conditions(kn: Knowledge, applies: Applies) -> tuple[tuple[str, frozenset[object]], ...]:
-    """The fields of `applies` that restrict anything, as sets: worked out once per knowledge base for
-    every row, avoid rule and statement, since a new combination of case facts tests them all."""
-    return _condition_table(kn)[id(applies)]
-
-
 def _condition_table(kn: Knowledge) -> dict[int, tuple[tuple[str, frozenset[object]], ...]]:
-    """id of each item's `Applies` (alive as long as the knowledge base) -> its restricting fields."""
+    """id of each item's `Applies` (alive as long as the knowledge base) -> the fields that restrict anything, as
+    sets: worked out once per knowledge base for every row, avoid rule and statement, since a new combination of
+    case facts tests them all."""
     memo = kn.memos["engine.conditions"]
     table = memo.get(None)
     if table is None:

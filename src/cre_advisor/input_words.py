@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 # ---- field names, as a clinician calls them (lower case inside a sentence) ---------------------
 # Looked up by the field's dotted path, then by shorter tails of it, so that "agent" inside an
 # allergy ("allergies.agent") is the allergen while a top-level "agent" is the agent to dose.
@@ -189,3 +191,8 @@ def problem(error: Mapping[str, Any], drop: Sequence[str] = ("body",)) -> Proble
 
 def problems(errors: Sequence[Mapping[str, Any]], drop: Sequence[str] = ("body",)) -> list[Problem]:
     return [problem(error, drop) for error in errors]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line for a refused input (command line, audit reports): each problem's field, path and what to do."""
+    return "; ".join(found.line for found in problems(error.errors(), drop=()))

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from cre_advisor.audit.episodes import Episode
 from cre_advisor.audit.verdict import Judgement, judge, not_assessable
-from cre_advisor.commands.common import describe_validation_error
+from cre_advisor.input_words import describe_validation_error
 from cre_advisor.knowledge.loader import Knowledge, default_knowledge
 
 SCHEMA = pa.schema([

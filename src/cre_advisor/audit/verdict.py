@@ -42,9 +42,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from cre_advisor.case import Case
-from cre_advisor.commands.common import describe_validation_error
 from cre_advisor.dosing import dose_for
 from cre_advisor.engine import EXPECTATION_BY_GROUP, recommend
+from cre_advisor.input_words import describe_validation_error
 from cre_advisor.knowledge.loader import Knowledge
 from cre_advisor.microbiology import SusceptibilityReading, read_susceptibility
 from cre_advisor.patient import assess_renal_function

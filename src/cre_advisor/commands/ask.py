@@ -17,7 +17,8 @@ from rich.markdown import Markdown
 from cre_advisor import render
 from cre_advisor.ask import answer, to_markdown
 from cre_advisor.case import Case
-from cre_advisor.commands.common import describe_validation_error, fail, read_json
+from cre_advisor.commands.common import fail, read_json
+from cre_advisor.input_words import describe_validation_error
 
 
 def ask_command(

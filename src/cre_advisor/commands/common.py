@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-
-from cre_advisor.input_words import problems
 
 err = Console(stderr=True, highlight=False)
 MAX_CASE_BYTES = 5_000_000  # a case is a few kilobytes; a larger file is a mistake, read no further
@@ -21,11 +18,6 @@ def fail(message: str) -> NoReturn:
     """Print one clear line to standard error and exit with status 2 (invalid input)."""
     err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code=2)
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """One part per problem, in the words the web form and the API use: the field, its path, what to do."""
-    return "; ".join(found.line for found in problems(error.errors(), drop=()))
 
 
 def read_json(path: str) -> Any:
